@@ -1,0 +1,42 @@
+# Two commands for a newcomer (see README):  make figures   |   make test
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+TIER    ?= cpu
+JOBS    ?= 1
+ONLY    ?=
+
+.PHONY: install data figures smoke test clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+
+# Editable install with the dev extra; the stamp re-runs it when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e ".[dev]"
+	touch $@
+
+# Fashion-MNIST, the embedded default data set, from Debian's package where apt exists.
+# Elsewhere the loader falls back to torchvision's download (needs a network once).
+data:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then echo "fashion-mnist: present"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	elif command -v sudo >/dev/null 2>&1; then \
+	  sudo apt-get update -qq && sudo apt-get install -y -qq dataset-fashion-mnist; \
+	else echo "fashion-mnist: no apt; tvclab.data will use torchvision's download"; fi
+
+install: $(VENV)/.installed data
+
+figures: install
+	$(BIN)/python -m tvclab.figures --tier $(TIER) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+
+smoke: install
+	$(BIN)/python -m tvclab.figures --tier smoke --out-root $${TMPDIR:-/tmp}/tvclab-smoke
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) lib/*.egg-info
