@@ -45,9 +45,9 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | N
     if not rows:
         return ""
     columns = list(columns or rows[0].keys())
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines = ["| " + " | ".join(c.replace("|", "\\|") for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for r in rows:
-        lines.append("| " + " | ".join(_fmt(r.get(c), digits) for c in columns) + " |")
+        lines.append("| " + " | ".join(_fmt(r.get(c), digits).replace("|", "\\|") for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
