@@ -1,0 +1,337 @@
+"""Data sets: ``load(name, split)`` returns a torch Dataset of ``(image float32 [C,H,W] in [-1, 1], label int)``.
+
+Names (SPEC "Data"):
+
+- ``fashion_mnist`` — the embedded default: real images, 10 classes, 60k train / 10k test, 28x28 grayscale (C=1),
+  MIT licence. Read from the four IDX ``.gz`` files (Debian package ``dataset-fashion-mnist``) with numpy, once per
+  process. ``image_size=32`` zero-pads 28 -> 32 with the *background value -1* (2 px each side, content unscaled);
+  any other size resizes bilinearly.
+- ``cifar10`` — the standard ``cifar-10-batches-py`` folder (python pickles), C=3, 32x32.
+- ``imagenet`` — an ImageFolder root (``train/`` and ``val/``), resized (short side) and center-cropped to
+  ``image_size`` (required; paper tier only).
+- ``synthetic`` — a seeded *generated stand-in* (C=1, 28x28, 10 classes) for tests and for machines where neither
+  real source works. It is not a data set of real images; every instance says so in ``.source``.
+
+Where files are looked for: the ``root`` argument, then ``$TVCLAB_DATA``, then (Fashion-MNIST only) the Debian path
+``/usr/share/datasets/fashion-mnist/``, then torchvision's downloader into ``~/.cache/tvclab/data`` when a network
+is available. When none has the files, a ``ValueError`` says what to run.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import socket
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+DATASETS = ("fashion_mnist", "cifar10", "imagenet", "synthetic")
+SPLITS = ("train", "test")
+
+_CHANNELS = {"fashion_mnist": 1, "cifar10": 3, "imagenet": 3, "synthetic": 1}
+_NATIVE_SIZE = {"fashion_mnist": 28, "cifar10": 32, "imagenet": None, "synthetic": 28}
+NUM_CLASSES = {"fashion_mnist": 10, "cifar10": 10, "imagenet": 1000, "synthetic": 10}
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+_FMNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FASHION_MNIST_FIX = (
+    "install it with `apt-get update && apt-get install -y dataset-fashion-mnist` (puts the IDX .gz files in "
+    "/usr/share/datasets/fashion-mnist/), or set TVCLAB_DATA to a folder holding train-images-idx3-ubyte.gz, "
+    "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz "
+    "(directly, under fashion-mnist/, or unzipped under FashionMNIST/raw/), or run once with a network so "
+    "torchvision downloads them"
+)
+
+_CACHE: dict = {}  # (kind, path, split) -> (uint8 images [N,C,H,W], int64 labels [N]); loaded once per process
+
+
+def channels(name: str) -> int:
+    """Image channels of data set ``name`` (1 for Fashion-MNIST and the stand-in, 3 for CIFAR-10 / ImageNet)."""
+    return _CHANNELS[_check_name(name)]
+
+
+def native_size(name: str) -> int | None:
+    """Side of the stored images (28, 32), or None for ImageNet (its images vary; ``image_size`` is required)."""
+    return _NATIVE_SIZE[_check_name(name)]
+
+
+def num_classes(name: str) -> int:
+    return NUM_CLASSES[_check_name(name)]
+
+
+def load(name: str, split: str, root: str | os.PathLike | None = None, image_size: int | None = None) -> Dataset:
+    """The data set ``name`` / ``split`` as ``(image float32 [C,H,W] in [-1, 1], label int)`` pairs.
+
+    ``image_size`` None keeps the native size; Fashion-MNIST / the stand-in at 32 are padded with -1 (background).
+    """
+    name = _check_name(name)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} for {name}; use one of {', '.join(SPLITS)}")
+    image_size = _check_image_size(name, image_size)
+    if name == "imagenet":
+        return _imagenet(split, root, image_size)
+    if name == "fashion_mnist":
+        images, labels, source = _fashion_mnist_arrays(split, root)
+    elif name == "cifar10":
+        images, labels, source = _cifar10_arrays(split, root)
+    else:
+        images, labels, source = _synthetic_arrays(split)
+    return ImageTensorDataset(images, labels, image_size=image_size, name=name, split=split, source=source)
+
+
+class ImageTensorDataset(Dataset):
+    """uint8 images held in memory, turned into [-1, 1] floats (and padded / resized) item by item.
+
+    ``.tensors()`` gives the whole split as one float batch (for metrics); ``.source`` says where it came from.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, image_size: int, name: str, split: str,
+                 source: str):
+        assert images.dtype == torch.uint8 and images.ndim == 4, "images: uint8 [N, C, H, W]"
+        self.images, self.labels = images, labels
+        self.image_size, self.name, self.split, self.source = image_size, name, split, source
+        self.channels = images.shape[1]
+        self.targets = labels  # torchvision's attribute name, for code that expects it
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return _to_float(self.images[i].unsqueeze(0), self.image_size)[0], int(self.labels[i])
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``idx`` (an index tensor) as float32 [B, C, S, S] in [-1, 1], and their labels: one fast call
+        for training loops that sample their own batches."""
+        return _to_float(self.images[idx], self.image_size), self.labels[idx]
+
+    def tensors(self, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first ``n`` (default all) images as float32 [n, C, S, S] in [-1, 1], and their labels."""
+        n = len(self) if n is None else min(n, len(self))
+        return _to_float(self.images[:n], self.image_size), self.labels[:n].clone()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.name}/{self.split}: {len(self)} x [{self.channels},{self.image_size},"
+                f"{self.image_size}] from {self.source})")
+
+
+def _to_float(x: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 [B,C,H,W] -> float32 in [-1, 1] at ``size``: 28 -> 32 pads with -1 (background), else bilinear."""
+    x = x.float().div_(127.5).sub_(1.0)
+    h = x.shape[-1]
+    if size == h:
+        return x
+    if h == 28 and size == 32:
+        return F.pad(x, (2, 2, 2, 2), value=-1.0)
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < h)
+    return x.clamp_(-1.0, 1.0)
+
+
+def _check_name(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
+    return name
+
+
+def _check_image_size(name: str, image_size) -> int:
+    if image_size is None:
+        if _NATIVE_SIZE[name] is None:
+            raise ValueError(f"{name} needs image_size (e.g. 64 or 256): its images are center-cropped and resized")
+        return _NATIVE_SIZE[name]
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or not 8 <= image_size <= 1024:
+        raise ValueError(f"image_size must be an int in [8, 1024] (or None for the native size), got {image_size!r}")
+    return int(image_size)
+
+
+def _data_dirs(root) -> list[Path]:
+    """The folders to search, in order: ``root``, then ``$TVCLAB_DATA``."""
+    dirs = [Path(root).expanduser()] if root is not None else []
+    if os.environ.get("TVCLAB_DATA"):
+        dirs.append(Path(os.environ["TVCLAB_DATA"]).expanduser())
+    return dirs
+
+
+def download_root() -> Path:
+    """Where torchvision's downloader writes when a network is available: ``~/.cache/tvclab/data``."""
+    return Path(os.environ.get("TVCLAB_DOWNLOAD_ROOT", Path.home() / ".cache" / "tvclab" / "data"))
+
+
+def network_available(host: str = "github.com", timeout: float = 3.0) -> bool:
+    """True when ``host:443`` answers within ``timeout`` s (``TVCLAB_OFFLINE=1`` forces False)."""
+    if os.environ.get("TVCLAB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- Fashion-MNIST (IDX files)
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """An IDX file (gzipped or not): big-endian magic, dims, then uint8 data (the MNIST format)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    got = int.from_bytes(raw[:4], "big")
+    if got != magic:
+        raise ValueError(f"{path} is not an IDX file of the expected kind (magic {got}, expected {magic})")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for cand in (folder / f"{stem}.gz", folder / stem):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _fashion_mnist_candidates(root) -> list[Path]:
+    out = []
+    for d in _data_dirs(root):
+        out += [d / "fashion-mnist", d, d / "FashionMNIST" / "raw"]
+    return out + [DEBIAN_FASHION_MNIST, download_root() / "FashionMNIST" / "raw"]
+
+
+def _fashion_mnist_arrays(split: str, root):
+    img_stem, lab_stem = _FMNIST_FILES[split]
+    for folder in _fashion_mnist_candidates(root):
+        img, lab = _find_idx(folder, img_stem), _find_idx(folder, lab_stem)
+        if img and lab:
+            return _cached(("fashion_mnist", str(img), split), lambda: _read_fmnist(img, lab)) + (str(folder),)
+    searched = ", ".join(str(p) for p in _fashion_mnist_candidates(root))
+    if network_available():
+        import torchvision
+
+        try:
+            torchvision.datasets.FashionMNIST(str(download_root()), train=split == "train", download=True)
+        except Exception as e:  # noqa: BLE001 - any download failure ends in the same advice
+            raise ValueError(f"Fashion-MNIST not found in: {searched}; torchvision's download failed ({e}). "
+                             f"Fix: {FASHION_MNIST_FIX}.") from e
+        return _fashion_mnist_arrays(split, root)
+    raise ValueError(f"Fashion-MNIST {split} files ({img_stem}.gz, {lab_stem}.gz) not found in: {searched}; "
+                     f"no network for a download. Fix: {FASHION_MNIST_FIX}.")
+
+
+def _read_fmnist(img: Path, lab: Path):
+    images = torch.from_numpy(_read_idx(img, 2051).copy()).unsqueeze(1)  # [N,1,28,28] uint8
+    labels = torch.from_numpy(_read_idx(lab, 2049).astype(np.int64))
+    if len(images) != len(labels):
+        raise ValueError(f"{img} has {len(images)} images but {lab} has {len(labels)} labels")
+    return images, labels
+
+
+def _cached(key, build):
+    if key not in _CACHE:
+        _CACHE[key] = build()
+    return _CACHE[key]
+
+
+# ---------------------------------------------------------------- CIFAR-10 (python pickles)
+
+def _cifar10_folder(root) -> Path | None:
+    for d in _data_dirs(root) + [download_root()]:
+        for cand in (d / "cifar-10-batches-py", d):
+            if (cand / "test_batch").is_file() and any(cand.glob("data_batch_*")):
+                return cand
+    return None
+
+
+def _cifar10_arrays(split: str, root):
+    folder = _cifar10_folder(root)
+    if folder is None and network_available():
+        import torchvision
+
+        try:
+            torchvision.datasets.CIFAR10(str(download_root()), train=split == "train", download=True)
+        except Exception as e:  # noqa: BLE001 - fall through to the advice below
+            print(f"tvclab.data: torchvision's CIFAR-10 download failed ({e})")
+        folder = _cifar10_folder(root)
+    if folder is None:
+        searched = ", ".join(str(d / "cifar-10-batches-py") for d in _data_dirs(root) + [download_root()])
+        raise ValueError(
+            f"CIFAR-10 not found (looked for cifar-10-batches-py/ with data_batch_1..5 and test_batch in: {searched}) "
+            "and no network for torchvision's download. Fix: unpack cifar-10-python.tar.gz from "
+            "https://www.cs.toronto.edu/~kriz/cifar.html so that <DIR>/cifar-10-batches-py/ exists, then pass "
+            "root=<DIR> or set TVCLAB_DATA=<DIR>.")
+    return _cached(("cifar10", str(folder), split), lambda: _read_cifar10(folder, split)) + (str(folder),)
+
+
+def _read_cifar10(folder: Path, split: str):
+    if split == "train":
+        files = sorted(folder.glob("data_batch_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
+    else:
+        files = [folder / "test_batch"]
+    xs, ys = [], []
+    for f in files:
+        with open(f, "rb") as fh:
+            batch = pickle.load(fh, encoding="bytes")
+        xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))  # rows are R, G, B planes
+        ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
+
+
+# ---------------------------------------------------------------- ImageNet (ImageFolder)
+
+def _imagenet(split: str, root, image_size: int) -> Dataset:
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+
+    sub = {"train": "train", "test": "val"}[split]
+    cands = [d / "imagenet" / sub for d in _data_dirs(root)] + [d / sub for d in _data_dirs(root)]
+    folder = next((c for c in cands if c.is_dir()), None)
+    if folder is None:
+        raise ValueError(f"ImageNet {split} folder not found (looked in: {', '.join(map(str, cands)) or 'nothing'}). "
+                         f"Fix: pass root=<DIR> (or set TVCLAB_DATA=<DIR>) where <DIR>/{sub}/<class>/*.JPEG "
+                         "(or <DIR>/imagenet/{sub}/...) exists, one subfolder per class.")
+    tf = T.Compose([T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
+    ds = ImageFolder(str(folder), transform=tf, loader=_rgb)
+    ds.name, ds.split, ds.source, ds.channels, ds.image_size = "imagenet", split, str(folder), 3, image_size
+    return ds
+
+
+def _rgb(path):
+    from PIL import Image
+
+    with open(path, "rb") as f:
+        return Image.open(f).convert("RGB")
+
+
+# ---------------------------------------------------------------- generated stand-in
+
+SYNTHETIC_SIZES = {"train": 6000, "test": 1000}
+SYNTHETIC_SOURCE = "synthetic stand-in (seeded generated images, NOT a real data set)"
+
+
+def _synthetic_arrays(split: str):
+    """10 classes of 28x28 grayscale images: class k is a sinusoidal grating at angle k * 18 degrees (period 6 px)
+    under a Gaussian envelope on a -1 background, with random phase, envelope position (+-3 px), contrast and
+    pixel noise (seed 1 for train, 2 for test). Learnable, but not real images."""
+    def build():
+        g = torch.Generator().manual_seed({"train": 1, "test": 2}[split])
+        n = SYNTHETIC_SIZES[split]
+        labels = torch.randint(0, 10, (n,), generator=g)
+        theta = labels.float() * torch.pi / 10
+        phase = torch.rand(n, generator=g) * 2 * torch.pi
+        cx, cy = (13.5 + 6 * (torch.rand(2, n, generator=g) - 0.5))
+        contrast = 0.6 + 0.4 * torch.rand(n, generator=g)
+        yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+        along = xx * torch.cos(theta).view(n, 1, 1) + yy * torch.sin(theta).view(n, 1, 1)
+        grating = 0.5 + 0.5 * torch.sin(2 * torch.pi * along / 6 + phase.view(n, 1, 1))
+        envelope = torch.exp(-((xx - cx.view(n, 1, 1)) ** 2 + (yy - cy.view(n, 1, 1)) ** 2) / (2 * 6.0**2))
+        x = 2 * contrast.view(n, 1, 1) * envelope * grating - 1 + 0.1 * torch.randn(n, 28, 28, generator=g)
+        images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).unsqueeze(1)
+        return images, labels
+    if not _CACHE.get(("synthetic-notice",)):
+        print(f"tvclab.data: 'synthetic' is a {SYNTHETIC_SOURCE}; use fashion_mnist for real numbers.")
+        _CACHE[("synthetic-notice",)] = True
+    return _cached(("synthetic", "", split), build) + (SYNTHETIC_SOURCE,)
