@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def wgf_dpd_loss(probs: torch.Tensor, log_q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
@@ -25,3 +26,64 @@ def wgf_dpd_loss(probs: torch.Tensor, log_q: torch.Tensor, log_p: torch.Tensor) 
     b, n, _ = probs.shape
     score = (log_q - log_p).detach()
     return (probs * score).sum() / (b * n)
+
+
+# ------------------------------------------------------------------------------------------- reconstruction losses
+
+_LPIPS_STATE = {"available": None}  # None: not tried yet; False: weights missing (notice printed once)
+
+
+def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+    """Mean LPIPS(x_hat, x) from ``tvclab.metrics.lpips_distance``, or None when its backbone weights are absent.
+
+    The first ``LPIPSUnavailableError`` prints a notice and the term is dropped for the rest of the process
+    (SPEC "Metrics": "without backbone weights the reconstruction loss drops the LPIPS term and says so").
+    """
+    if _LPIPS_STATE["available"] is False:
+        return None
+    from tvclab import metrics
+
+    try:
+        d = metrics.lpips_distance(x_hat, x)
+    except metrics.LPIPSUnavailableError as e:
+        _LPIPS_STATE["available"] = False
+        print(f"tvclab.losses: LPIPS term dropped from the reconstruction loss ({e})")
+        return None
+    _LPIPS_STATE["available"] = True
+    return d.mean()
+
+
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, l1: float = 0.1, l2: float = 1.0,
+                        lpips: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Deterministic-decoder loss of paper W App. F.1: l1 (0.1) + l2 (1.0) + LPIPS (0.1), pixel means.
+
+    Returns the weighted total and the unweighted parts (``l1``, ``l2``, and ``lpips`` when it was computed).
+    """
+    parts = {"l1": (x_hat - x).abs().mean(), "l2": (x_hat - x).pow(2).mean()}
+    total = l1 * parts["l1"] + l2 * parts["l2"]
+    if lpips > 0:
+        p = lpips_term(x_hat, x)
+        if p is not None:
+            parts["lpips"] = p
+            total = total + lpips * p
+    return total, parts
+
+
+def flow_matching_loss(v_hat: torch.Tensor, v: torch.Tensor, x0_hat: torch.Tensor, x: torch.Tensor,
+                       l2: float = 1.0, lpips: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Flow-matching decoder loss (paper W App. F.1 following FlowMo): ||v_hat - v||^2 plus LPIPS on the x0
+    recovered from the v-prediction, ``x0_hat = x_t - t v_hat`` (convention x_t = (1 - t) x + t eps, v = eps - x).
+    """
+    parts = {"fm": (v_hat - v).pow(2).mean(), "l2": (x0_hat - x).pow(2).mean().detach()}
+    total = l2 * parts["fm"]
+    if lpips > 0:
+        p = lpips_term(x0_hat, x)
+        if p is not None:
+            parts["lpips"] = p
+            total = total + lpips * p
+    return total, parts
+
+
+def ar_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy in nats per token (paper W §2.2 L_AR; SPEC "gLoss"): [B,n,V], [B,n]."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))

@@ -31,3 +31,121 @@ def prob_ste(logits: torch.Tensor, tau: float = 1.0) -> ProbSTE:
     hard = F.one_hot(index, probs.shape[-1]).to(probs.dtype)
     onehot = hard + probs - probs.detach()
     return ProbSTE(onehot, probs, index)
+
+
+# ----------------------------------------------------------------------------------------------- quantiser modules
+
+class Quantized(NamedTuple):
+    """What every quantiser returns (lucidrains-style small named tuple).
+
+    z      [B, n, d] quantised vectors fed to the decoder (straight-through: d z / d u = I in the backward pass)
+    index  [B, n] code ids (long), or None for continuous latents
+    loss   scalar codebook + commitment loss (VQ), KL (Gaussian latents), or 0
+    probs  [B, n, K] prob_ste probabilities over the codebook, when asked for (WGF-DPD, prologue), else None
+    onehot [B, n, K] prob_ste straight-through one-hot, when asked for, else None
+    """
+
+    z: torch.Tensor
+    index: torch.Tensor | None
+    loss: torch.Tensor
+    probs: torch.Tensor | None = None
+    onehot: torch.Tensor | None = None
+
+
+class VectorQuantizer(torch.nn.Module):
+    """L2-normalised vector quantisation (Yu et al. 2022, "ViT-VQGAN"): latent and codes on the unit sphere.
+
+    Paper W App. F.1: "We use L2-normalized vector quantization (VQ) as the default quantizer"; commitment weight
+    ``beta`` 0.25 (authors' code). The decoder sees ``u + sg(c_k - u)`` (classic straight-through).
+
+    ``with_probs=True`` also returns the prob_ste path used by WGF-DPD (paper W §4.5, App. F.1): logits
+    ``l_k = -||u - c_k||^2`` (on the sphere, ``2 cos - 2``), ``h = softmax(l / tau)``, one-hot of argmax h (the
+    same code as the nearest neighbour) with d onehot / d h = I. Only the WGF term reads ``probs``/``onehot``;
+    the reconstruction gradient keeps the straight-through path above, so baseline and wAR-Tok differ only by
+    the WGF term (paper W §5.2: "The only training-recipe difference between baseline and wAR-Tok is the WGF-DPD
+    term").
+    """
+
+    def __init__(self, codebook_size: int, code_dim: int, beta: float = 0.25, tau: float = 1.0):
+        super().__init__()
+        self.codebook_size, self.code_dim, self.beta, self.tau = codebook_size, code_dim, beta, tau
+        self.codebook = torch.nn.Parameter(F.normalize(torch.randn(codebook_size, code_dim), dim=-1))
+
+    def codes(self) -> torch.Tensor:
+        """[K, d] unit-norm codebook."""
+        return F.normalize(self.codebook, dim=-1)
+
+    def distance_logits(self, u: torch.Tensor) -> torch.Tensor:
+        """-||u_hat - c_k||^2 for unit-norm u_hat and c_k: [B, n, d] -> [B, n, K] (paper W §4.5)."""
+        u = F.normalize(u, dim=-1)
+        return 2.0 * (u @ self.codes().t()) - 2.0
+
+    def lookup(self, index: torch.Tensor) -> torch.Tensor:
+        """Code ids [B, n] -> unit-norm code vectors [B, n, d] (decoding AR samples)."""
+        return F.embedding(index, self.codes())
+
+    def forward(self, u: torch.Tensor, with_probs: bool = False) -> Quantized:
+        u = F.normalize(u, dim=-1)
+        codes = self.codes()
+        logits = 2.0 * (u @ codes.t()) - 2.0                    # -||u - c||^2 on the unit sphere
+        if with_probs:
+            ste = prob_ste(logits, self.tau)
+            index, probs, onehot = ste.index, ste.probs, ste.onehot
+        else:
+            index, probs, onehot = logits.argmax(dim=-1), None, None
+        c = F.embedding(index, codes)
+        loss = self.beta * F.mse_loss(u, c.detach()) + F.mse_loss(c, u.detach())  # commitment + codebook
+        z = u + (c - u).detach()
+        return Quantized(z, index, loss, probs, onehot)
+
+
+class ProbSTEQuantizer(torch.nn.Module):
+    """The prologue codebook (paper P §2.2, App. E "Prob-STE details"; SPEC: tau 0.1).
+
+    logits = cos(u, c_k) / tau with L2-normalised latent and codes; forward uses the hard one-hot code, the backward
+    pass flows through softmax(logits) (``prob_ste``). The quantised vector is ``onehot @ C`` so both a decoder and
+    an AR model reading ``onehot`` (soft input embedding, P §2.2) pass gradients back to the encoder.
+    """
+
+    def __init__(self, codebook_size: int, code_dim: int, tau: float = 0.1):
+        super().__init__()
+        self.codebook_size, self.code_dim, self.tau = codebook_size, code_dim, tau
+        self.codebook = torch.nn.Parameter(F.normalize(torch.randn(codebook_size, code_dim), dim=-1))
+
+    def codes(self) -> torch.Tensor:
+        return F.normalize(self.codebook, dim=-1)
+
+    def lookup(self, index: torch.Tensor) -> torch.Tensor:
+        return F.embedding(index, self.codes())
+
+    def forward(self, u: torch.Tensor, with_probs: bool = True) -> Quantized:
+        codes = self.codes()
+        ste = prob_ste(F.normalize(u, dim=-1) @ codes.t(), self.tau)
+        z = ste.onehot @ codes
+        return Quantized(z, ste.index, u.new_zeros(()), ste.probs, ste.onehot)
+
+
+class GaussianLatent(torch.nn.Module):
+    """Continuous latent tokens (``quantizer="none"``), optionally a VAE head (paper F's autoencoder scale).
+
+    ``kl=False``: z = u, no loss. ``kl=True``: the encoder emits [mean, logvar] (2 d wide); z = mean + std * eps
+    with ``eps`` supplied by the caller (seeded per step) in training, z = mean in evaluation; loss = KL(q || N(0,I))
+    averaged over tokens and dimensions.
+    """
+
+    def __init__(self, code_dim: int, kl: bool = False):
+        super().__init__()
+        self.code_dim, self.kl = code_dim, kl
+
+    @property
+    def in_dim(self) -> int:
+        return 2 * self.code_dim if self.kl else self.code_dim
+
+    def forward(self, u: torch.Tensor, eps: torch.Tensor | None = None) -> Quantized:
+        if not self.kl:
+            return Quantized(u, None, u.new_zeros(()))
+        mean, logvar = u.chunk(2, dim=-1)
+        logvar = logvar.clamp(-30.0, 20.0)
+        z = mean if eps is None else mean + torch.exp(0.5 * logvar) * eps
+        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
+        return Quantized(z, None, kl)

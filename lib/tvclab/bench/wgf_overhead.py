@@ -1,0 +1,100 @@
+"""Step time of WGF-DPD training over reconstruction-only training (paper W App. F.1: "incurring about 10%
+additional cost over reconstruction-only training").
+
+Both models are paper W's CIFAR-10 tokenizer with the layer counts of Table 5 (encoder 10, decoder 10, proxy 4,
+target 13 layers; 64 patches of 4x4x3, 64 tokens, codebook 1024), scaled down to CPU width (``--width``). The
+WGF-DPD step adds the target's forward pass (no_grad) and the proxy's forward and backward (Algorithm 1); the
+reconstruction-only step is the same tokenizer without them. LPIPS is off in both (its weights are not available
+offline; in the paper it adds the same cost to both sides). Steps alternate between the two models in one process,
+so load from other processes affects both alike. The headline is the median over adjacent (reconstruction, WGF)
+step pairs of their time ratio, which is robust to slow changes in machine load; the ratio of the fastest steps and
+the matmul-count ratio of the same shapes are printed for comparison. The last line is the ratio, e.g. ``1.08x``.
+
+    python -m tvclab.bench wgf_overhead [--width 128] [--batch 8] [--steps 15]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from tvclab import configs
+from tvclab.models import count_params
+from tvclab.train.optim import adamw
+from tvclab.train.stage1 import Stage1Model
+
+
+def _flops_per_sample(layers: int, tokens: int, width: int, mlp_ratio: float, passes: int) -> float:
+    """Matmul MACs of ``layers`` blocks over ``tokens`` positions (qkv/proj 4 d^2, GEGLU 3 r d^2, attention 2 L d)."""
+    per_token = (4 + 3 * mlp_ratio) * width * width + 2 * tokens * width
+    return layers * tokens * per_token * passes
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tvclab.bench wgf_overhead", description=__doc__.split("\n\n")[0])
+    p.add_argument("--width", type=int, default=128, help="width of every component (paper: 512)")
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--steps", type=int, default=15, help="timed steps per model (after 3 warm-up steps)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    w = args.width
+    base = configs.apply_overrides(configs.get("wartok", "paper"), {
+        "width": w, "heads": args.heads, "proxy_width": w, "proxy_heads": args.heads, "target_width": w,
+        "target_heads": args.heads, "lpips_weight": 0.0})
+    cfg_wgf, cfg_rec = base, configs.apply_overrides(base, {"wgf_weight": 0.0})
+    torch.manual_seed(args.seed)
+    models = {"rec": Stage1Model(cfg_rec, channels=3), "wgf": Stage1Model(cfg_wgf, channels=3)}
+    opts = {k: adamw(m.parameters(), 1e-4, (0.5, 0.95), 0.0) for k, m in models.items()}
+    x = torch.rand(args.batch, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed)) * 2 - 1
+
+    m = models["wgf"]
+    sizes = {**m.tokenizer.param_counts(), "proxy": count_params(m.proxy), "target": count_params(m.target)}
+    print(f"W Table 5 layer counts at width {w}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in sizes.items()))
+    print(f"batch {args.batch} of 3x32x32, {cfg_wgf.n_tokens} tokens, codebook {cfg_wgf.codebook_size}, "
+          f"{torch.get_num_threads()} threads, LPIPS off in both")
+
+    def step(k):
+        t = time.perf_counter()
+        out = models[k](x, {})
+        opts[k].zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opts[k].step()
+        return time.perf_counter() - t
+
+    times = {"rec": [], "wgf": []}
+    for i in range(3 + args.steps):
+        for k in (("rec", "wgf") if i % 2 == 0 else ("wgf", "rec")):
+            dt = step(k)
+            if i >= 3:
+                times[k].append(dt)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    paired = statistics.median(b / a for a, b in zip(times["rec"], times["wgf"]))
+    n, d, r = cfg_wgf.n_tokens, w, cfg_wgf.mlp_ratio
+    tok_seq = 64 + n
+    fl_rec = _flops_per_sample(cfg_wgf.enc_depth + cfg_wgf.dec_depth, tok_seq, d, r, 3)
+    fl_wgf = (_flops_per_sample(cfg_wgf.proxy_depth, n, d, r, 3) + _flops_per_sample(cfg_wgf.target_depth, n, d, r, 1)
+              + n * d * cfg_wgf.codebook_size * 4)  # proxy fwd+bwd, target fwd, two vocabulary heads
+    print(f"reconstruction-only step: {1000 * med['rec']:.1f} ms (median of {args.steps})")
+    print(f"WGF-DPD step:             {1000 * med['wgf']:.1f} ms (median of {args.steps})")
+    print(f"matmul-count ratio of these shapes: {(fl_rec + fl_wgf) / fl_rec:.2f}x "
+          f"(at width 512: {_ratio_at(cfg_wgf, 512):.2f}x)")
+    print(f"ratio of medians {med['wgf'] / med['rec']:.2f}x, of fastest steps "
+          f"{min(times['wgf']) / min(times['rec']):.2f}x, median of paired step ratios (headline):")
+    print(f"{paired:.2f}x")
+    return 0
+
+
+def _ratio_at(cfg, d: int) -> float:
+    n, r = cfg.n_tokens, cfg.mlp_ratio
+    rec = _flops_per_sample(cfg.enc_depth + cfg.dec_depth, 64 + n, d, r, 3)
+    wgf = _flops_per_sample(cfg.proxy_depth, n, d, r, 3) + _flops_per_sample(cfg.target_depth, n, d, r, 1) \
+        + n * d * cfg.codebook_size * 4
+    return (rec + wgf) / rec
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""Training entry points (``python -m tvclab.train STAGE ...``; the same under ``torchrun``) and their Python API.
+
+- ``run(stage, config, tier, overrides, out, resume) -> Path``: what the CLI calls; notebooks call it in-process.
+- ``STAGES`` / ``register_stage``: the stage registry (``stage1``, ``stage2``, ``sample``).
+- ``load_tokenizer(run_dir)``, ``encode_dataset(run_dir, split)``, ``reconstruct(run_dir, images)``: stage-1 runs.
+- ``load_prior(stage2_dir)``, ``sample(run_dir, n, ...)``: stage-2 runs.
+"""
+from .runner import (STAGES, RunConflictError, Stage, StageMissingError, command, default_run_dir, register_stage,
+                     run, stage_dir)
+from .checkpoint import CheckpointError
+from .sample import sample
+from .stage1 import encode_dataset, load_tokenizer, reconstruct, run_config, snapshot_steps
+from .stage2 import load_prior
+
+__all__ = ["STAGES", "RunConflictError", "Stage", "StageMissingError", "command", "default_run_dir", "register_stage",
+           "run", "stage_dir", "CheckpointError", "sample", "encode_dataset", "load_tokenizer", "reconstruct",
+           "run_config", "snapshot_steps", "load_prior"]

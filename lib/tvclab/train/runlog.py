@@ -1,0 +1,50 @@
+"""What a running stage sees: its config, process group, directory, and the metrics log (rank 0 writes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as tdist
+
+from tvclab import configs
+from tvclab.io import append_jsonl, atomic_write_text, read_jsonl
+
+from .distributed import Dist
+
+METRICS = "metrics.jsonl"
+
+
+@dataclass
+class RunContext:
+    cfg: configs.Config
+    dist: Dist
+    dir: Path            # this stage's directory
+    root: Path           # the stage-1 run directory (same as ``dir`` for stage 1)
+    resume: bool = False
+
+    def log(self, record: dict) -> None:
+        """Append one row to metrics.jsonl (rank 0 only; fsynced)."""
+        if self.dist.master:
+            append_jsonl(self.dir / METRICS, record)
+
+    def reduce_mean(self, values: dict[str, float]) -> dict[str, float]:
+        """Average per-rank scalars over the process group (rank-local means of equal-size shards -> global mean)."""
+        if not self.dist.distributed or not values:
+            return values
+        keys = sorted(values)
+        t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=self.dist.device)
+        tdist.all_reduce(t)
+        return {k: float(v) / self.dist.world for k, v in zip(keys, t.tolist())}
+
+
+def truncate_metrics(run_dir: Path, step: int) -> None:
+    """Keep only the metrics rows up to ``step`` (the resumed checkpoint; -1: none), rewritten atomically, so a
+    resumed run's log matches an uninterrupted one."""
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return
+    rows = [r for r in read_jsonl(path) if r.get("step", 0) <= step]
+    import json
+
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))

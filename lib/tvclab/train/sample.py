@@ -1,0 +1,95 @@
+"""Draw images from a trained stage-2 AR prior and its stage-1 tokenizer (for FID-type metrics and sample grids).
+
+Sequences are drawn in chunks; chunk i uses a generator seeded by (seed, i), so the samples do not depend on the
+chunk-to-process assignment under torchrun (rank r draws chunks r, r + N, ...; rank 0 gathers and writes).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from tvclab.io import atomic_torch_save, atomic_write_json
+
+from . import distributed
+from .batches import generator
+from .runlog import RunContext
+from .stage1 import load_tokenizer
+from .stage2 import load_prior
+
+
+def _stage2_dir(run_dir: Path) -> Path:
+    run_dir = Path(run_dir)
+    if (run_dir / "prior.pt").exists():
+        return run_dir
+    if (run_dir / "stage2" / "prior.pt").exists():
+        return run_dir / "stage2"
+    raise FileNotFoundError(f"no trained AR prior in {run_dir} or {run_dir / 'stage2'}; train it with: "
+                            f"python -m tvclab.train stage2 --config NAME --tier TIER --out {run_dir}")
+
+
+@torch.no_grad()
+def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | None = None,
+           temperature: float | None = None, top_k: int | None = None, cfg_scale: float | None = None,
+           batch: int | None = None, device="cpu", chunks: list[int] | None = None, progress: bool = True) -> dict:
+    """``n`` images in [-1, 1] from the AR prior of ``run_dir`` (a stage-1 run directory or its stage-2 directory).
+
+    Returns {"images" [n, C, H, W] float32, "tokens" [n, L], "labels" [n] or None}. Class-conditional priors get
+    ``labels`` (default: 0, 1, ..., K-1, 0, 1, ... balanced). Unset options come from the run's config
+    (``sample_temperature``, ``sample_top_k``, ``sample_cfg``, ``sample_batch``). ``chunks``: only these chunk
+    indices (torchrun sharding); the default draws all.
+    """
+    s2 = _stage2_dir(Path(run_dir))
+    ar, cfg = load_prior(s2, device)
+    tok = load_tokenizer(s2.parent, device, cfg.ar_tokenizer_step or None)  # the tokenizer stage 2 was trained on
+    temperature = cfg.sample_temperature if temperature is None else temperature
+    top_k = cfg.sample_top_k if top_k is None else top_k
+    cfg_scale = cfg.sample_cfg if cfg_scale is None else cfg_scale
+    batch = batch or cfg.sample_batch
+    if ar.num_classes and labels is None:
+        labels = torch.arange(n) % ar.num_classes
+    n_chunks = (n + batch - 1) // batch
+    todo = range(n_chunks) if chunks is None else chunks
+    imgs, toks = {}, {}
+    for c in tqdm(todo, desc="sample", disable=not progress, mininterval=2.0, dynamic_ncols=True):
+        lo, hi = c * batch, min(n, (c + 1) * batch)
+        y = labels[lo:hi].to(device) if labels is not None else None
+        seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
+                        generator=generator(seed, 5, c))
+        visual = seq[:, cfg.n_prologue :] - (cfg.prologue_codebook_size if cfg.n_prologue else 0)
+        imgs[c] = tok.decode(tok.indices_to_z(visual), steps=cfg.fm_steps, generator=generator(seed, 6, c)).cpu()
+        toks[c] = seq.cpu()
+    order = sorted(imgs)
+    return {"images": torch.cat([imgs[c] for c in order]) if order else torch.empty(0),
+            "tokens": torch.cat([toks[c] for c in order]) if order else torch.empty(0, dtype=torch.long),
+            "labels": None if labels is None else labels[: n].clone(), "chunks": order}
+
+
+def samples_file(n: int) -> str:
+    return f"samples_{n}.pt"
+
+
+def run_stage(ctx: RunContext) -> dict:
+    """The ``sample`` stage: ``sample_n`` images into <stage-2 dir>/samples_<n>.pt (rank 0 gathers and writes)."""
+    cfg, d = ctx.cfg, ctx.dist
+    n, batch = cfg.sample_n, cfg.sample_batch
+    n_chunks = (n + batch - 1) // batch
+    mine = list(range(d.rank, n_chunks, d.world))
+    part = sample(ctx.dir, n, seed=cfg.sample_seed, batch=batch, device=d.device, chunks=mine, progress=d.master)
+    parts = distributed.all_gather_objects(part, d)
+    if d.master:
+        imgs, toks = {}, {}
+        for p in parts:
+            off = 0
+            for c in p["chunks"]:
+                size = min(n, (c + 1) * batch) - c * batch
+                imgs[c], toks[c] = p["images"][off : off + size], p["tokens"][off : off + size]
+                off += size
+        order = sorted(imgs)
+        out = {"images": torch.cat([imgs[c] for c in order]), "tokens": torch.cat([toks[c] for c in order]),
+               "labels": part["labels"], "seed": cfg.sample_seed}
+        atomic_torch_save(ctx.dir / samples_file(n), out)
+        atomic_write_json(ctx.dir / f"samples_{n}.json", {"n": n, "config": cfg.group("sample")})
+    distributed.barrier(d)
+    return {"n": n, "file": str(ctx.dir / samples_file(n))}

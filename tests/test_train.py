@@ -1,0 +1,205 @@
+"""Training entry points: configs and their errors, the smoke pipeline (stage1 -> stage2 -> sample) through the
+Python API, determinism, kill-and-resume, and the clear errors for a truncated checkpoint, a missing stage-1 run and
+missing data. Runs use the seeded ``synthetic`` stand-in data set and the smoke tier (seconds each)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tvclab import configs, train
+from tvclab.io import read_jsonl
+
+SYN = ["dataset=synthetic"]
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def _env(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", TVCLAB_RUNS=str(tmp_path / "runs"), PYTHONUNBUFFERED="1")
+    env.pop("TVCLAB_DEBUG", None)
+    return env
+
+
+def _cli(args, tmp_path, **kw):
+    return subprocess.run([sys.executable, "-m", "tvclab.train", *args], env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=300, **kw)
+
+
+# ------------------------------------------------------------------------------------------------ configs
+
+def test_configs_exist_for_every_name_and_tier():
+    assert set(configs.NAMES) == {"baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "wartok",
+                                  "baseline_2d"}
+    for name in configs.NAMES:
+        for tier in configs.TIERS:
+            cfg = configs.get(name, tier)
+            assert cfg.name == name and cfg.tier == tier
+    w = configs.get("wartok", "paper")  # W Table 5 / F.1 / authors' code
+    assert (w.image_size, w.patch_size, w.n_tokens, w.codebook_size, w.code_dim) == (32, 4, 64, 1024, 12)
+    assert (w.enc_depth, w.width, w.heads, w.ar_depth, w.proxy_depth, w.target_depth) == (10, 512, 8, 13, 4, 13)
+    assert (w.lr, w.lr_min, w.beta1, w.beta2, w.batch_size) == (1.5e-4, 3e-5, 0.5, 0.95, 512)
+    assert (w.l1_weight, w.l2_weight, w.lpips_weight) == (0.1, 1.0, 0.1)
+    assert configs.get("fm_tail_tied", "cpu").tied_timesteps and configs.get("tail_dropout", "cpu").tail_dropout_p == 0.5
+
+
+def test_config_errors_list_the_valid_choices():
+    with pytest.raises(configs.ConfigError, match="valid names: baseline_1d"):
+        configs.get("nope", "cpu")
+    with pytest.raises(configs.ConfigError, match="valid tiers"):
+        configs.get("wartok", "huge")
+    cfg = configs.get("wartok", "cpu")
+    with pytest.raises(configs.ConfigError, match="valid keys: .*codebook_size"):
+        configs.apply_overrides(cfg, ["codebok_size=16"])
+    with pytest.raises(configs.ConfigError, match="expected an int.*valid keys"):
+        configs.apply_overrides(cfg, ["steps=many"])
+    with pytest.raises(configs.ConfigError, match="expected a bool"):
+        configs.apply_overrides(cfg, ["tied_timesteps=maybe"])
+    with pytest.raises(configs.ConfigError, match="multiple of log_every"):
+        configs.apply_overrides(cfg, ["ckpt_every=13"])
+    c = configs.apply_overrides(cfg, ["codebook_size=16", "lr=3e-4", "ar_class_cond=true"])
+    assert (c.codebook_size, c.lr, c.ar_class_cond) == (16, 3e-4, True)
+    assert train.default_run_dir(c).name == "wartok__codebook_size-16__lr-0.0003"  # stage-2 keys don't rename it
+    r = _cli(["stage1", "--config", "wartok", "--tier", "smoke", "--set", "bogus=1"], Path("/tmp"))
+    assert r.returncode == 2 and "valid keys:" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+
+def test_smoke_pipeline_through_the_python_api(runs):
+    s1 = train.run("stage1", "wartok", "smoke", SYN)
+    for f in ("config.json", "metrics.jsonl", "ckpt.pt", "done.json", "tokenizer.pt"):
+        assert (s1 / f).exists(), f
+    rows = read_jsonl(s1 / "metrics.jsonl")
+    ev = [r for r in rows if r["kind"] == "eval"]
+    assert [r["step"] for r in ev] == [4, 8]
+    assert {"l1", "l2", "psnr", "codes_used", "token_entropy", "wgf_surrogate"} <= set(ev[-1])
+    assert 0 <= ev[-1]["token_entropy"] <= torch.log(torch.tensor(32.0))
+    assert train.snapshot_steps(s1) == [4, 8]
+    assert train.run("stage1", "wartok", "smoke", SYN) == s1  # finished with the same config: returns at once
+
+    s2 = train.run("stage2", "wartok", "smoke", SYN)
+    assert s2 == s1 / "stage2" and (s2 / "prior.pt").exists()
+    ev2 = [r for r in read_jsonl(s2 / "metrics.jsonl") if r["kind"] == "eval"]
+    assert ev2 and {"gloss", "top1"} <= set(ev2[-1]) and 0 <= ev2[-1]["top1"] <= 1
+    enc = train.encode_dataset(s1, "test")
+    assert (s1 / "tokens_test.pt").exists() and enc["tokens"].shape[1] == 4 and enc["tokens"].max() < 32
+
+    sd = train.run("sample", "wartok", "smoke", SYN)
+    out = torch.load(sd / "samples_8.pt")
+    assert out["images"].shape == (8, 1, 28, 28) and out["images"].abs().max() <= 1
+    again = train.sample(s1, 8, seed=0)
+    assert torch.equal(again["images"], out["images"])  # seeded: same draw through the API and the stage
+    tok = train.load_tokenizer(s1)
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    assert train.reconstruct(s1, x).shape == x.shape and tok.n_tokens == 4
+    assert torch.equal(train.reconstruct(s1, x, step=8), train.reconstruct(s1, x))  # last snapshot = final
+    # stage 2 on an earlier snapshot's tokens (matched-rFID rows, W Table 1): its own directory and token cache
+    s2b = train.run("stage2", "wartok", "smoke", SYN + ["ar_tokenizer_step=4"])
+    assert s2b.name == "stage2__ar_tokenizer_step-4" and (s1 / "tokens_train_step4.pt").exists()
+    assert train.sample(s2b, 4, seed=0)["images"].shape == (4, 1, 28, 28)
+
+
+def test_flow_matching_2d_and_continuous_methods_run(runs):
+    for name, extra in (("fm_tail_tied", []), ("baseline_2d", []), ("baseline_1d", ["quantizer=none", "kl_weight=0.01"])):
+        d = train.run("stage1", name, "smoke", SYN + ["steps=4", "eval_every=4", "ckpt_every=4"] + extra)
+        assert json.loads((d / "done.json").read_text())["metrics"]["psnr"] > 0
+
+
+def test_same_seed_same_metrics(runs):
+    over = SYN + ["decoder=fm", "tail_dropout_p=0.5", "steps=4", "eval_every=4", "ckpt_every=4"]
+    a = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "a")
+    b = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "b")
+    assert read_jsonl(a / "metrics.jsonl") == read_jsonl(b / "metrics.jsonl")
+
+
+def test_registered_stage_joins_the_cli_api(runs):
+    seen = {}
+
+    def fn(ctx):
+        seen["dir"] = ctx.dir
+        return {"ok": 1}
+
+    train.register_stage("dummy", train.Stage(fn, "stage1", subdir=lambda cfg: "dummy"))
+    try:
+        d = train.run("dummy", "baseline_1d", "smoke", SYN, out=runs / "r")
+        assert d == runs / "r" / "dummy" and seen["dir"] == d and (d / "done.json").exists()
+    finally:
+        train.STAGES.pop("dummy")
+
+
+# ------------------------------------------------------------------------------------------------ resume
+
+def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
+    """SIGKILL after the first checkpoint, --resume, and the final metrics equal an uninterrupted run's (CPU)."""
+    args = ["stage1", "--config", "wartok", "--tier", "smoke", "--set", *SYN, "steps=120", "log_every=4",
+            "eval_every=40", "ckpt_every=8", "tail_dropout_p=0.5"]
+    ref = _cli([*args, "--out", str(tmp_path / "ref")], tmp_path)
+    assert ref.returncode == 0, ref.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "tvclab.train", *args, "--out", str(out)], env=_env(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "done.json").exists(), "the run finished before it could be killed"
+    rows = read_jsonl(out / "metrics.jsonl")
+    assert rows and max(r["step"] for r in rows) < 120
+    again = _cli([*args, "--out", str(out)], tmp_path)
+    assert again.returncode == 2 and "--resume" in again.stderr  # an unfinished run needs --resume
+    res = _cli([*args, "--out", str(out), "--resume"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert read_jsonl(out / "metrics.jsonl") == read_jsonl(tmp_path / "ref" / "metrics.jsonl")
+    done = lambda d: json.loads((d / "done.json").read_text())["metrics"]
+    assert done(out) == done(tmp_path / "ref")
+
+
+def test_resume_with_another_config_fails_clearly(runs):
+    d = train.run("stage1", "baseline_1d", "smoke", SYN + ["steps=2", "eval_every=2"], out=runs / "r")
+    with pytest.raises(train.RunConflictError, match="codebook_size: 32 in the directory vs 16 now"):
+        train.run("stage1", "baseline_1d", "smoke", SYN + ["steps=2", "eval_every=2", "codebook_size=16"], out=d,
+                  resume=True)
+
+
+# ------------------------------------------------------------------------------------------------ clear errors
+
+def test_truncated_checkpoint_names_the_file(runs):
+    over = SYN + ["steps=4", "eval_every=4", "ckpt_every=2"]
+    d = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "t")
+    (d / "done.json").unlink()
+    data = (d / "ckpt.pt").read_bytes()
+    (d / "ckpt.pt").write_bytes(data[: len(data) // 3])
+    with pytest.raises(train.CheckpointError, match=r"ckpt\.pt is truncated or corrupt.*Delete it"):
+        train.run("stage1", "baseline_1d", "smoke", over, out=d, resume=True)
+    r = _cli(["stage1", "--config", "baseline_1d", "--tier", "smoke", "--set", *over, "--out", str(d), "--resume"],
+             runs)
+    assert r.returncode == 2 and "truncated or corrupt" in r.stderr and str(d / "ckpt.pt") in r.stderr
+
+
+def test_stage2_without_stage1_names_path_and_command(runs):
+    with pytest.raises(train.StageMissingError) as e:
+        train.run("stage2", "wartok", "smoke", SYN + ["codebook_size=16"], out=runs / "none")
+    msg = str(e.value)
+    assert str(runs / "none") in msg and "python -m tvclab.train stage1 --config wartok --tier smoke" in msg
+    assert "--set codebook_size=16" in msg
+
+
+def test_missing_data_gives_the_fix(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = _env(tmp_path) | {"TVCLAB_OFFLINE": "1", "TVCLAB_DATA": str(empty), "TVCLAB_DOWNLOAD_ROOT": str(empty)}
+    r = subprocess.run([sys.executable, "-m", "tvclab.train", "stage1", "--config", "baseline_1d", "--tier", "smoke",
+                        "--set", "dataset=cifar10", "image_size=32", "patch_size=4", f"data_root={empty}"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "CIFAR-10 not found" in r.stderr and "Traceback" not in r.stderr
