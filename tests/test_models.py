@@ -86,6 +86,7 @@ def test_tail_dropout_never_drops_the_first_token():
     keep = selftok_keep(torch.rand(20000, generator=torch.Generator().manual_seed(0)), 8)
     counts = torch.bincount(keep, minlength=9)[1:].float()
     assert counts[-1] > counts[0] and counts[6] > counts[1]  # SelfTok-like: late cut-offs more likely per position
+    torch.manual_seed(0)
     tok = Tokenizer(width=32, enc_depth=1, dec_depth=1, heads=2, n_tokens=5, codebook_size=16, code_dim=6,
                     tail_dropout=True).eval()
     z = tok.encode(_images()).visual.z
@@ -93,7 +94,10 @@ def test_tail_dropout_never_drops_the_first_token():
     z2[:, 1:] = torch.randn_like(z2[:, 1:])
     keep1 = torch.ones(3, dtype=torch.long)
     assert torch.equal(tok.decoder(z, keep1), tok.decoder(z2, keep1))       # only the first token is read
-    assert not torch.equal(tok.decoder(z, keep1), tok.decoder(z.flip(0), keep1))  # and it is read
+    z3 = z.clone()
+    z3[:, 0] = torch.randn_like(z3[:, 0])
+    assert not torch.equal(tok.decoder(z, keep1), tok.decoder(z3, keep1))  # and it is read
+    # (comparing against another image's codes could tie: two images may share their first VQ code)
     assert (tok.tied_keep(torch.ones(4)) == 1).all() and (tok.tied_keep(torch.zeros(4)) == 5).all()
 
 

@@ -60,13 +60,7 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, l1: float = 0.1, l
     Returns the weighted total and the unweighted parts (``l1``, ``l2``, and ``lpips`` when it was computed).
     """
     parts = {"l1": (x_hat - x).abs().mean(), "l2": (x_hat - x).pow(2).mean()}
-    total = l1 * parts["l1"] + l2 * parts["l2"]
-    if lpips > 0:
-        p = lpips_term(x_hat, x)
-        if p is not None:
-            parts["lpips"] = p
-            total = total + lpips * p
-    return total, parts
+    return _with_lpips(l1 * parts["l1"] + l2 * parts["l2"], parts, x_hat, x, lpips)
 
 
 def flow_matching_loss(v_hat: torch.Tensor, v: torch.Tensor, x0_hat: torch.Tensor, x: torch.Tensor,
@@ -75,12 +69,16 @@ def flow_matching_loss(v_hat: torch.Tensor, v: torch.Tensor, x0_hat: torch.Tenso
     recovered from the v-prediction, ``x0_hat = x_t - t v_hat`` (convention x_t = (1 - t) x + t eps, v = eps - x).
     """
     parts = {"fm": (v_hat - v).pow(2).mean(), "l2": (x0_hat - x).pow(2).mean().detach()}
-    total = l2 * parts["fm"]
-    if lpips > 0:
-        p = lpips_term(x0_hat, x)
+    return _with_lpips(l2 * parts["fm"], parts, x0_hat, x, lpips)
+
+
+def _with_lpips(total, parts, x_hat, x, weight):
+    """Add ``weight * LPIPS(x_hat, x)`` to ``total`` (and to ``parts``) unless the weight is 0 or LPIPS is unavailable."""
+    if weight > 0:
+        p = lpips_term(x_hat, x)
         if p is not None:
             parts["lpips"] = p
-            total = total + lpips * p
+            total = total + weight * p
     return total, parts
 
 

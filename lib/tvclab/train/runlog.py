@@ -28,6 +28,25 @@ class RunContext:
         if self.dist.master:
             append_jsonl(self.dir / METRICS, record)
 
+    def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, stage: str) -> int:
+        """Resume from this stage's ``ckpt.pt`` when ``resume`` is set and one exists: load model, optimizer and RNG
+        state, trim metrics.jsonl to the checkpoint's step, return that step. Otherwise start a fresh log, return 0."""
+        from . import checkpoint
+
+        path = self.dir / checkpoint.CKPT_NAME
+        if self.resume and path.exists():
+            state = checkpoint.load(path, map_location=self.dist.device)
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["torch_rng"])
+            if self.dist.master:
+                truncate_metrics(self.dir, state["step"])
+                print(f"{stage}: resumed {self.dir} at step {state['step']}")
+            return state["step"]
+        if self.dist.master:
+            truncate_metrics(self.dir, -1)
+        return 0
+
     def reduce_mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average per-rank scalars over the process group (rank-local means of equal-size shards -> global mean)."""
         if not self.dist.distributed or not values:

@@ -29,7 +29,7 @@ from tvclab.models import ARPrior, Tokenizer, patchify, selftok_keep, unpatchify
 from . import checkpoint, distributed
 from .batches import Batches, generator, iterate, rank_slice
 from .optim import adamw, lr_at, set_lr
-from .runlog import RunContext, truncate_metrics
+from .runlog import RunContext
 
 TOKENIZER_FILE = "tokenizer.pt"
 SNAPSHOTS = "snapshots"  # tokenizer_<step>.pt at every evaluation step (matched-rFID comparisons, W Table 1)
@@ -244,19 +244,8 @@ def train(ctx: RunContext) -> dict:
         extra = {k: sum(p.numel() for p in m.parameters()) for k, m in
                  (("proxy", model.proxy), ("target", model.target), ("joint_ar", model.joint_ar)) if m is not None}
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in {**counts, **extra}.items()))
-    start = 0
     ckpt_path = out / checkpoint.CKPT_NAME
-    if ctx.resume and ckpt_path.exists():
-        state = checkpoint.load(ckpt_path, map_location=dev)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        start = state["step"]
-        if d.master:
-            truncate_metrics(out, start)
-            print(f"stage1: resumed {out} at step {start}")
-    elif d.master:
-        truncate_metrics(out, -1)
+    start = ctx.restore(model, opt, "stage1")
     distributed.barrier(d)
     net = distributed.wrap(model, d)
     batches = Batches(train_ds, cfg.batch_size, cfg.seed, d.rank, d.world)

@@ -17,7 +17,7 @@ from tvclab.models import ARPrior
 from . import checkpoint, distributed
 from .batches import Batches, generator, rank_slice
 from .optim import adamw, lr_at, set_lr
-from .runlog import RunContext, truncate_metrics
+from .runlog import RunContext
 from .stage1 import encode_dataset, token_layout
 
 PRIOR_FILE = "prior.pt"
@@ -90,18 +90,8 @@ def train(ctx: RunContext) -> dict:
     if d.master:
         print(f"stage2 {cfg.name}/{cfg.tier}: AR prior {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params, "
               f"{len(train_set)} train / {len(test_set)} held-out sequences of {train_set.seq.shape[1]} tokens")
-    start, ckpt_path = 0, out / checkpoint.CKPT_NAME
-    if ctx.resume and ckpt_path.exists():
-        state = checkpoint.load(ckpt_path, map_location=dev)
-        ar.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        start = state["step"]
-        if d.master:
-            truncate_metrics(out, start)
-            print(f"stage2: resumed {out} at step {start}")
-    elif d.master:
-        truncate_metrics(out, -1)
+    ckpt_path = out / checkpoint.CKPT_NAME
+    start = ctx.restore(ar, opt, "stage2")
     distributed.barrier(d)
     net = distributed.wrap(ar, d)
     batches = Batches(train_set, cfg.ar_batch_size, cfg.seed, d.rank, d.world)
