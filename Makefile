@@ -10,7 +10,7 @@ ONLY    ?=
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip >/dev/null
+	-$(BIN)/pip install --upgrade pip >/dev/null  # best effort: an older pip also works
 
 # Editable install with the dev extra; the stamp re-runs it when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
