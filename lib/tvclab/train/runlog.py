@@ -47,6 +47,16 @@ class RunContext:
             truncate_metrics(self.dir, -1)
         return 0
 
+    def save_checkpoint(self, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int) -> None:
+        """Write this stage's ``ckpt.pt`` atomically (rank 0), the state ``restore`` reads back; then sync ranks."""
+        from . import checkpoint, distributed
+
+        if self.dist.master:
+            checkpoint.save(self.dir / checkpoint.CKPT_NAME,
+                            {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                             "torch_rng": torch.get_rng_state(), "config": self.cfg.to_dict()})
+        distributed.barrier(self.dist)
+
     def reduce_mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average per-rank scalars over the process group (rank-local means of equal-size shards -> global mean)."""
         if not self.dist.distributed or not values:

@@ -244,7 +244,6 @@ def train(ctx: RunContext) -> dict:
         extra = {k: sum(p.numel() for p in m.parameters()) for k, m in
                  (("proxy", model.proxy), ("target", model.target), ("joint_ar", model.joint_ar)) if m is not None}
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in {**counts, **extra}.items()))
-    ckpt_path = out / checkpoint.CKPT_NAME
     start = ctx.restore(model, opt, "stage1")
     distributed.barrier(d)
     net = distributed.wrap(model, d)
@@ -279,10 +278,7 @@ def train(ctx: RunContext) -> dict:
                     _save_tokenizer(out / SNAPSHOTS / f"tokenizer_{done}.pt", model.tokenizer, cfg)
             distributed.barrier(d)
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
-            if d.master:
-                checkpoint.save(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": done,
-                                            "torch_rng": torch.get_rng_state(), "config": cfg.to_dict()})
-            distributed.barrier(d)
+            ctx.save_checkpoint(model, opt, done)
     bar.close()
     if d.master:
         _save_tokenizer(out / TOKENIZER_FILE, model.tokenizer, cfg)

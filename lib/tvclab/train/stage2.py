@@ -90,7 +90,6 @@ def train(ctx: RunContext) -> dict:
     if d.master:
         print(f"stage2 {cfg.name}/{cfg.tier}: AR prior {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params, "
               f"{len(train_set)} train / {len(test_set)} held-out sequences of {train_set.seq.shape[1]} tokens")
-    ckpt_path = out / checkpoint.CKPT_NAME
     start = ctx.restore(ar, opt, "stage2")
     distributed.barrier(d)
     net = distributed.wrap(ar, d)
@@ -126,10 +125,7 @@ def train(ctx: RunContext) -> dict:
                 ctx.log({"kind": "eval", "step": done, **evaluate(ar, test_set.seq, test_set.labels, dev)})
             distributed.barrier(d)
         if done % cfg.ar_ckpt_every == 0 or done == cfg.ar_steps:
-            if d.master:
-                checkpoint.save(ckpt_path, {"model": ar.state_dict(), "optimizer": opt.state_dict(), "step": done,
-                                            "torch_rng": torch.get_rng_state(), "config": cfg.to_dict()})
-            distributed.barrier(d)
+            ctx.save_checkpoint(ar, opt, done)
     bar.close()
     if d.master:
         atomic_torch_save(out / PRIOR_FILE, {"config": cfg.to_dict(), "n_visual": n_visual,
