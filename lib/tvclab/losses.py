@@ -60,19 +60,10 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, l1: float = 0.1, l
     Returns the weighted total and the unweighted parts (``l1``, ``l2``, and ``lpips`` when it was computed).
     """
     parts = {"l1": (x_hat - x).abs().mean(), "l2": (x_hat - x).pow(2).mean()}
-    return _with_lpips(l1 * parts["l1"] + l2 * parts["l2"], parts, x_hat, x, lpips)
+    return with_lpips(l1 * parts["l1"] + l2 * parts["l2"], parts, x_hat, x, lpips)
 
 
-def flow_matching_loss(v_hat: torch.Tensor, v: torch.Tensor, x0_hat: torch.Tensor, x: torch.Tensor,
-                       l2: float = 1.0, lpips: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Flow-matching decoder loss (paper W App. F.1 following FlowMo): ||v_hat - v||^2 plus LPIPS on the x0
-    recovered from the v-prediction, ``x0_hat = x_t - t v_hat`` (convention x_t = (1 - t) x + t eps, v = eps - x).
-    """
-    parts = {"fm": (v_hat - v).pow(2).mean(), "l2": (x0_hat - x).pow(2).mean().detach()}
-    return _with_lpips(l2 * parts["fm"], parts, x0_hat, x, lpips)
-
-
-def _with_lpips(total, parts, x_hat, x, weight):
+def with_lpips(total, parts, x_hat, x, weight):
     """Add ``weight * LPIPS(x_hat, x)`` to ``total`` (and to ``parts``) unless the weight is 0 or LPIPS is unavailable."""
     if weight > 0:
         p = lpips_term(x_hat, x)
@@ -85,3 +76,9 @@ def _with_lpips(total, parts, x_hat, x, weight):
 def ar_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy in nats per token (paper W §2.2 L_AR; SPEC "gLoss"): [B,n,V], [B,n]."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+
+
+def lpips_in_loss() -> bool | None:
+    """Whether the reconstruction losses of this process included LPIPS: True, False (weights missing, term
+    dropped) or None (no loss asked for it yet). Recorded in every results.json (SPEC "Provenance")."""
+    return _LPIPS_STATE["available"]

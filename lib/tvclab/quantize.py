@@ -41,13 +41,16 @@ class Quantized(NamedTuple):
     z      [B, n, d] quantised vectors fed to the decoder (straight-through: d z / d u = I in the backward pass)
     index  [B, n] code ids (long), or None for continuous latents
     loss   scalar codebook + commitment loss (VQ), KL (Gaussian latents), or 0
-    probs  [B, n, K] prob_ste probabilities over the codebook, when asked for (WGF-DPD, prologue), else None
-    onehot [B, n, K] prob_ste straight-through one-hot, when asked for, else None
+    latent [B, n, d] the encoder's latent before quantisation (unit-norm for VQ): what WGF-DPD's prob-STE
+           logits (W §4.5) and a flow-prior alignment loss (F eq. 5) read
+    probs  [B, n, K] prob_ste probabilities over the codebook (Prob-STE quantiser), else None
+    onehot [B, n, K] prob_ste straight-through one-hot (Prob-STE quantiser), else None
     """
 
     z: torch.Tensor
     index: torch.Tensor | None
     loss: torch.Tensor
+    latent: torch.Tensor | None = None
     probs: torch.Tensor | None = None
     onehot: torch.Tensor | None = None
 
@@ -58,17 +61,17 @@ class VectorQuantizer(torch.nn.Module):
     Paper W App. F.1: "We use L2-normalized vector quantization (VQ) as the default quantizer"; commitment weight
     ``beta`` 0.25 (authors' code). The decoder sees ``u + sg(c_k - u)`` (classic straight-through).
 
-    ``with_probs=True`` also returns the prob_ste path used by WGF-DPD (paper W §4.5, App. F.1): logits
-    ``l_k = -||u - c_k||^2`` (on the sphere, ``2 cos - 2``), ``h = softmax(l / tau)``, one-hot of argmax h (the
-    same code as the nearest neighbour) with d onehot / d h = I. Only the WGF term reads ``probs``/``onehot``;
-    the reconstruction gradient keeps the straight-through path above, so baseline and wAR-Tok differ only by
+    WGF-DPD (``tvclab.objectives.wgf_dpd``, paper W §4.5, App. F.1) builds its prob_ste path from
+    ``distance_logits(latent)``: ``l_k = -||u - c_k||^2`` (on the sphere, ``2 cos - 2``), ``h = softmax(l / tau)``,
+    one-hot of argmax h (the same code as the nearest neighbour) with d onehot / d h = I. Only the WGF term reads
+    it; the reconstruction gradient keeps the straight-through path above, so baseline and wAR-Tok differ only by
     the WGF term (paper W §5.2: "The only training-recipe difference between baseline and wAR-Tok is the WGF-DPD
     term").
     """
 
-    def __init__(self, codebook_size: int, code_dim: int, beta: float = 0.25, tau: float = 1.0):
+    def __init__(self, codebook_size: int, code_dim: int, beta: float = 0.25):
         super().__init__()
-        self.codebook_size, self.code_dim, self.beta, self.tau = codebook_size, code_dim, beta, tau
+        self.codebook_size, self.code_dim, self.beta = codebook_size, code_dim, beta
         self.codebook = torch.nn.Parameter(F.normalize(torch.randn(codebook_size, code_dim), dim=-1))
 
     def codes(self) -> torch.Tensor:
@@ -84,19 +87,14 @@ class VectorQuantizer(torch.nn.Module):
         """Code ids [B, n] -> unit-norm code vectors [B, n, d] (decoding AR samples)."""
         return F.embedding(index, self.codes())
 
-    def forward(self, u: torch.Tensor, with_probs: bool = False) -> Quantized:
+    def forward(self, u: torch.Tensor) -> Quantized:
         u = F.normalize(u, dim=-1)
         codes = self.codes()
-        logits = 2.0 * (u @ codes.t()) - 2.0                    # -||u - c||^2 on the unit sphere
-        if with_probs:
-            ste = prob_ste(logits, self.tau)
-            index, probs, onehot = ste.index, ste.probs, ste.onehot
-        else:
-            index, probs, onehot = logits.argmax(dim=-1), None, None
+        index = (u @ codes.t()).argmax(dim=-1)                  # nearest code on the unit sphere
         c = F.embedding(index, codes)
         loss = self.beta * F.mse_loss(u, c.detach()) + F.mse_loss(c, u.detach())  # commitment + codebook
         z = u + (c - u).detach()
-        return Quantized(z, index, loss, probs, onehot)
+        return Quantized(z, index, loss, u)
 
 
 class ProbSTEQuantizer(torch.nn.Module):
@@ -118,11 +116,12 @@ class ProbSTEQuantizer(torch.nn.Module):
     def lookup(self, index: torch.Tensor) -> torch.Tensor:
         return F.embedding(index, self.codes())
 
-    def forward(self, u: torch.Tensor, with_probs: bool = True) -> Quantized:
+    def forward(self, u: torch.Tensor) -> Quantized:
         codes = self.codes()
-        ste = prob_ste(F.normalize(u, dim=-1) @ codes.t(), self.tau)
+        u = F.normalize(u, dim=-1)
+        ste = prob_ste(u @ codes.t(), self.tau)
         z = ste.onehot @ codes
-        return Quantized(z, ste.index, u.new_zeros(()), ste.probs, ste.onehot)
+        return Quantized(z, ste.index, u.new_zeros(()), u, ste.probs, ste.onehot)
 
 
 class GaussianLatent(torch.nn.Module):
@@ -143,9 +142,9 @@ class GaussianLatent(torch.nn.Module):
 
     def forward(self, u: torch.Tensor, eps: torch.Tensor | None = None) -> Quantized:
         if not self.kl:
-            return Quantized(u, None, u.new_zeros(()))
+            return Quantized(u, None, u.new_zeros(()), u)
         mean, logvar = u.chunk(2, dim=-1)
         logvar = logvar.clamp(-30.0, 20.0)
         z = mean if eps is None else mean + torch.exp(0.5 * logvar) * eps
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
-        return Quantized(z, None, kl)
+        return Quantized(z, None, kl, z)

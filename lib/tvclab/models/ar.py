@@ -16,9 +16,32 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from typing import NamedTuple
+
+from tvclab.configs import ARConfig
+
 from .blocks import KVCache, Transformer, init_weights
 
 _MASKED = -1e9  # logit of ids outside a position's group (finite, so log-prob differences stay finite)
+
+
+class TokenLayout(NamedTuple):
+    """The AR sequence as groups laid end to end: ``segments`` [(tokens, vocabulary), ...], e.g. paper P's
+    [(16 prologue, 1024), (256 visual, 16384)]; one group for a plain tokenizer."""
+
+    segments: tuple[tuple[int, int], ...]
+
+    @property
+    def length(self) -> int:
+        return sum(n for n, _ in self.segments)
+
+    @property
+    def vocab(self) -> int:
+        return sum(v for _, v in self.segments)
+
+    def offset(self, group: int) -> int:
+        """First id of ``group`` in the shared vocabulary."""
+        return sum(v for _, v in self.segments[:group])
 
 
 class ARPrior(nn.Module):
@@ -53,6 +76,14 @@ class ARPrior(nn.Module):
             self.register_buffer("allowed", allowed, persistent=False)
         else:
             self.allowed = None
+
+    @classmethod
+    def from_config(cls, cfg: ARConfig, layout: TokenLayout, num_classes: int = 0,
+                    temperature: float = 1.0) -> "ARPrior":
+        """The one way every AR of the suite is built: shape from ``cfg``, sequence from ``layout``."""
+        return cls(vocab_size=layout.vocab, n_tokens=layout.length, width=cfg.width, depth=cfg.depth,
+                   heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, num_classes=num_classes, temperature=temperature,
+                   segments=list(layout.segments) if len(layout.segments) > 1 else None, dropout=cfg.dropout)
 
     @property
     def null_class(self) -> int:

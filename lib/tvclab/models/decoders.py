@@ -2,8 +2,9 @@
 
 - deterministic: learnable patch queries (1D) or the tokens themselves (2D) -> patches; l1/l2/LPIPS loss;
 - flow-matching (FlowMo-style, W F.1): the queries are the noisy patches x_t, the timestep enters every block
-  through AdaRMSNorm, the output is the velocity v = eps - x (convention: x_t = (1 - t) x + t eps, t = 1 is noise,
-  as in the authors' autoencoder code); sampling integrates dx/dt = v from t = 1 to 0 with Euler steps.
+  through AdaRMSNorm, the output is the velocity of the suite's one path (``tvclab.flow.path``: t = 0 noise,
+  t = 1 data, v = x - eps; the authors' code runs time the other way); decoding integrates it from noise with
+  ``tvclab.flow.ODESolver`` (``Tokenizer.decode``).
 
 "We keep diffusion and deterministic decoders architecturally identical except for input format and timestep
 conditioning through AdaRMSNorm" (W F.1): ``PatchDecoder(flow=False|True)``.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .blocks import Transformer, init_weights, timestep_embedding
+from .blocks import TimestepEmbedding, Transformer, init_weights
 
 # SelfTok's stage table (authors' code for W: timesteps 200,400,600,800,1000 with 192,184,72,48,16 tokens per stage
 # out of 512): equal fifths of u in [0, 1] cover these shares of the token positions.
@@ -59,7 +60,7 @@ class PatchDecoder(nn.Module):
         self.from_code = nn.Linear(code_dim, width)
         if flow:
             self.noise_in = nn.Linear(patch_dim, width)
-            self.t_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+            self.time = TimestepEmbedding(width, frequencies=width)
         elif self.queries:
             self.patch_queries = nn.Parameter(torch.zeros(1, n_patches, width))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width)) if mask_token else None
@@ -89,7 +90,7 @@ class PatchDecoder(nn.Module):
             if x_t is None or t is None:
                 raise ValueError("the flow-matching decoder needs x_t and t")
             q = self.noise_in(x_t)
-            cond = self.t_mlp(timestep_embedding(t, tok.shape[-1]).to(tok.dtype))
+            cond = self.time(t).to(tok.dtype)
         elif self.queries:
             q = self.patch_queries.expand(tok.shape[0], -1, -1)
         seq = torch.cat([q, tok], dim=1) if self.queries else tok

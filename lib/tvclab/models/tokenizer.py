@@ -6,9 +6,12 @@
 - ``n_prologue`` > 0 (paper P §2): the encoder also carries ``n_prologue`` learnable prologue queries, quantised by
   their own codebook through Prob-STE (``ProbSTEQuantizer``, tau 0.1). They never reach the decoder (P §2: "Prologue
   tokens do not participate in reconstruction"); only an AR cross-entropy trains them.
-- ``quantizer``: ``"vq"`` (L2-normalised VQ, W F.1 default) or ``"none"`` (continuous tokens, optional KL head,
-  for paper F at autoencoder scale).
-- ``decoder``: ``"det"`` or ``"fm"`` (flow matching, v-prediction, AdaRMSNorm timestep conditioning).
+- ``quantizer.kind``: ``"vq"`` (L2-normalised VQ, W F.1 default) or ``"none"`` (continuous tokens, optional KL
+  head, for paper F at autoencoder scale).
+- ``decoder.kind``: ``"det"`` or ``"fm"`` (flow matching, v-prediction, AdaRMSNorm timestep conditioning).
+
+Built from its config sections (``tvclab.configs``: ``TokenizerConfig``, ``QuantizerConfig``, ``DecoderConfig``,
+``PrologueConfig``), nanoGPT style; ``Tokenizer.from_config(cfg, channels)`` takes a whole ``Config``.
 
 Images are [B, C, H, W] in [-1, 1]; patches are flattened (p, p, C) blocks in row-major patch order.
 """
@@ -19,6 +22,8 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
+from tvclab.configs import Config, DecoderConfig, PrologueConfig, QuantizerConfig, TokenizerConfig
+from tvclab.flow.solver import ODESolver
 from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, Quantized, VectorQuantizer
 
 from .blocks import Transformer, count_params, init_weights
@@ -67,59 +72,67 @@ class Encoder(nn.Module):
 
 
 class Tokenizer(nn.Module):
-    """Encoder + quantiser(s) + decoder. Every option is a constructor argument with a sensible default."""
+    """Encoder + quantiser(s) + decoder, each sized by its own config section."""
 
-    def __init__(self, *, image_size: int = 28, channels: int = 1, patch_size: int = 7, width: int = 128,
-                 enc_depth: int = 2, dec_depth: int = 2, heads: int = 4, mlp_ratio: float = 4.0, n_tokens: int = 8,
-                 codebook_size: int = 256, code_dim: int = 12, kind: str = "1d", quantizer: str = "vq",
-                 vq_beta: float = 0.25, wgf_tau: float = 1.0, kl: bool = False, decoder: str = "det",
-                 tail_dropout: bool = False, tied_timesteps: bool = False, n_prologue: int = 0,
-                 prologue_codebook_size: int = 1024, prologue_code_dim: int | None = None, prologue_tau: float = 0.1):
+    def __init__(self, tokenizer: TokenizerConfig, quantizer: QuantizerConfig, decoder: DecoderConfig, *,
+                 image_size: int, channels: int, prologue: PrologueConfig | None = None):
         super().__init__()
-        if image_size % patch_size:
-            raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
-        if kind not in ("1d", "2d"):
-            raise ValueError(f"kind must be '1d' or '2d', got {kind!r}")
-        if quantizer not in ("vq", "none"):
-            raise ValueError(f"quantizer must be 'vq' or 'none', got {quantizer!r}")
-        if decoder not in ("det", "fm"):
-            raise ValueError(f"decoder must be 'det' or 'fm', got {decoder!r}")
-        if tied_timesteps and decoder != "fm":
-            raise ValueError("tied timesteps need the flow-matching decoder (decoder='fm')")
-        self.image_size, self.channels, self.patch_size = image_size, channels, patch_size
-        self.n_patches = (image_size // patch_size) ** 2
-        self.patch_dim = patch_size * patch_size * channels
-        if kind == "2d":
-            n_tokens = self.n_patches
-        self.kind, self.n_tokens, self.code_dim, self.codebook_size = kind, n_tokens, code_dim, codebook_size
-        self.decoder_kind, self.tail_dropout, self.tied_timesteps = decoder, tail_dropout, tied_timesteps
-        self.n_prologue = n_prologue
+        t, q, d = tokenizer, quantizer, decoder
+        prologue = prologue or PrologueConfig()
+        if image_size % t.patch_size:
+            raise ValueError(f"image_size {image_size} is not a multiple of tokenizer.patch_size {t.patch_size}")
+        if t.kind not in ("1d", "2d"):
+            raise ValueError(f"tokenizer.kind must be '1d' or '2d', got {t.kind!r}")
+        if q.kind not in ("vq", "none"):
+            raise ValueError(f"quantizer.kind must be 'vq' or 'none', got {q.kind!r}")
+        if d.kind not in ("det", "fm"):
+            raise ValueError(f"decoder.kind must be 'det' or 'fm', got {d.kind!r}")
+        if d.tied_timesteps and d.kind != "fm":
+            raise ValueError("tied timesteps need the flow-matching decoder (decoder.kind='fm')")
+        self.image_size, self.channels, self.patch_size = image_size, channels, t.patch_size
+        self.n_patches = (image_size // t.patch_size) ** 2
+        self.patch_dim = t.patch_size * t.patch_size * channels
+        n_tokens = self.n_patches if t.kind == "2d" else t.n_tokens
+        self.kind, self.n_tokens, self.code_dim, self.codebook_size = t.kind, n_tokens, q.code_dim, q.codebook_size
+        self.decoder_kind, self.tied_timesteps = d.kind, d.tied_timesteps
+        self.tail_dropout = d.tail_dropout_p > 0
+        self.n_prologue = prologue.n
 
-        n_queries = n_prologue + (n_tokens if kind == "1d" else 0)
-        self.encoder = Encoder(n_patches=self.n_patches, patch_dim=self.patch_dim, n_queries=n_queries, width=width,
-                               depth=enc_depth, heads=heads, mlp_ratio=mlp_ratio)
-        if quantizer == "vq":
-            self.quantizer = VectorQuantizer(codebook_size, code_dim, beta=vq_beta, tau=wgf_tau)
-            proj_dim = code_dim
+        n_queries = prologue.n + (n_tokens if t.kind == "1d" else 0)
+        self.encoder = Encoder(n_patches=self.n_patches, patch_dim=self.patch_dim, n_queries=n_queries,
+                               width=t.width, depth=t.enc_depth, heads=t.heads, mlp_ratio=t.mlp_ratio)
+        if q.kind == "vq":
+            self.quantizer = VectorQuantizer(q.codebook_size, q.code_dim, beta=q.beta)
+            proj_dim = q.code_dim
         else:
-            self.quantizer = GaussianLatent(code_dim, kl=kl)
+            self.quantizer = GaussianLatent(q.code_dim, kl=q.kl_weight > 0)
             proj_dim = self.quantizer.in_dim
-        self.to_code = nn.Linear(width, proj_dim)
-        if n_prologue:
-            pdim = prologue_code_dim or code_dim
-            self.to_prologue = nn.Linear(width, pdim)
-            self.prologue_quantizer = ProbSTEQuantizer(prologue_codebook_size, pdim, tau=prologue_tau)
+        self.to_code = nn.Linear(t.width, proj_dim)
+        if prologue.n:
+            pdim = prologue.code_dim or q.code_dim
+            self.to_prologue = nn.Linear(t.width, pdim)
+            self.prologue_quantizer = ProbSTEQuantizer(prologue.codebook_size, pdim, tau=prologue.tau)
         self.decoder = PatchDecoder(n_patches=self.n_patches, patch_dim=self.patch_dim, n_tokens=n_tokens,
-                                    code_dim=code_dim, width=width, depth=dec_depth, heads=heads, mlp_ratio=mlp_ratio,
-                                    queries=kind == "1d", flow=decoder == "fm",
-                                    mask_token=tail_dropout or tied_timesteps)
+                                    code_dim=q.code_dim, width=t.width, depth=t.dec_depth, heads=t.heads,
+                                    mlp_ratio=t.mlp_ratio, queries=t.kind == "1d", flow=d.kind == "fm",
+                                    mask_token=self.tail_dropout or d.tied_timesteps)
         init_weights(self.to_code)
-        if n_prologue:
+        if prologue.n:
             init_weights(self.to_prologue)
+
+    @classmethod
+    def from_config(cls, cfg: Config, channels: int) -> "Tokenizer":
+        return cls(cfg.tokenizer, cfg.quantizer, cfg.decoder, image_size=cfg.data.image_size, channels=channels,
+                   prologue=cfg.prologue)
 
     @property
     def discrete(self) -> bool:
         return isinstance(self.quantizer, VectorQuantizer)
+
+    @property
+    def needs_noise(self) -> bool:
+        """Whether encoding in training draws reparameterisation noise (Gaussian latents with a KL head)."""
+        return not self.discrete and self.quantizer.kl
 
     def param_counts(self) -> dict[str, int]:
         """Encoder side (encoder, projections, codebooks) and decoder side, as W Table 5 / P Table A4 count them."""
@@ -127,47 +140,49 @@ class Tokenizer(nn.Module):
         return {"encoder": count_params(self) - dec, "decoder": dec}
 
     # ---------------------------------------------------------------- encode
-    def encode(self, x: torch.Tensor, with_probs: bool = False, eps: torch.Tensor | None = None) -> Encoded:
-        """Images -> tokens. ``with_probs``: also the prob_ste probabilities (WGF-DPD). ``eps``: VAE noise."""
+    def encode(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> Encoded:
+        """Images -> tokens. ``eps``: reparameterisation noise of Gaussian latents (training)."""
+        if x.dim() != 4 or x.shape[1:] != (self.channels, self.image_size, self.image_size):
+            raise ValueError(f"this tokenizer takes images [B, {self.channels}, {self.image_size}, {self.image_size}]"
+                             f" in [-1, 1], got shape {tuple(x.shape)}; load the data with image_size="
+                             f"{self.image_size} (tvclab.data.load) or use a tokenizer built for this size")
         h = self.encoder(patchify(x, self.patch_size))
         p = self.n_prologue
         if self.kind == "1d":
             u = self.to_code(h[:, p : p + self.n_tokens])
         else:
             u = self.to_code(h[:, self.encoder.n_queries :])
-        vis = self.quantizer(u, with_probs=with_probs) if self.discrete else self.quantizer(u, eps)
+        vis = self.quantizer(u) if self.discrete else self.quantizer(u, eps)
         pro = self.prologue_quantizer(self.to_prologue(h[:, :p])) if p else None
         return Encoded(vis, pro)
 
     def indices_to_z(self, index: torch.Tensor) -> torch.Tensor:
         """Code ids [B, n] (e.g. AR samples) -> decoder input vectors [B, n, code_dim]."""
         if not self.discrete:
-            raise ValueError("continuous tokenizer (quantizer='none') has no code ids")
+            raise ValueError("continuous tokenizer (quantizer.kind='none') has no code ids")
         return self.quantizer.lookup(index)
 
     # ---------------------------------------------------------------- decode
+    def velocity(self, z: torch.Tensor, keep: torch.Tensor | None = None):
+        """The flow-matching decoder as a velocity field ``v(x_t, t)`` on patches (t = 1 is data,
+        ``tvclab.flow.path``); with tied timesteps the cut-off follows t as in training."""
+        return lambda x_t, t: self.decoder(z, self.tied_keep(t) if self.tied_timesteps else keep, x_t, t)
+
     def decode(self, z: torch.Tensor, keep: torch.Tensor | None = None, steps: int = 25,
                generator: torch.Generator | None = None) -> torch.Tensor:
-        """Tokens -> images in [-1, 1] (clamped). Deterministic decoder: one pass. Flow-matching decoder: Euler from
-        t = 1 (noise drawn with ``generator``) to t = 0 in ``steps`` steps; with tied timesteps the cut-off follows
-        the timestep as in training."""
+        """Tokens -> images in [-1, 1] (clamped). Deterministic decoder: one pass. Flow-matching decoder: ``steps``
+        Euler steps of ``tvclab.flow.ODESolver`` from noise (drawn with ``generator``) at t = 0 to t = 1."""
         if self.decoder_kind == "det":
             patches = self.decoder(z, keep)
         else:
-            b = z.shape[0]
-            xt = torch.randn(b, self.n_patches, self.patch_dim, generator=generator).to(z)
-            ts = torch.linspace(1.0, 0.0, steps + 1)
-            for i in range(steps):
-                t = torch.full((b,), float(ts[i]), device=z.device)
-                k = self.tied_keep(t) if self.tied_timesteps else keep
-                xt = xt - (ts[i] - ts[i + 1]).item() * self.decoder(z, k, xt, t)
-            patches = xt
+            x0 = torch.randn(z.shape[0], self.n_patches, self.patch_dim, generator=generator).to(z)
+            patches = ODESolver(self.velocity(z, keep)).sample(x0, steps, method="euler")
         return unpatchify(patches, self.patch_size, self.channels, self.image_size).clamp(-1, 1)
 
     def tied_keep(self, t: torch.Tensor) -> torch.Tensor:
         """Tied timesteps (W §2.3, F.1): the cut-off is set by the diffusion timestep, fewer tokens when noisier
-        (SelfTok: early, noisy steps are guided by the first tokens): keep = selftok_keep(1 - t)."""
-        return selftok_keep(1.0 - t, self.n_tokens)
+        (SelfTok: early, noisy steps are guided by the first tokens): keep = selftok_keep(t), t = 1 data."""
+        return selftok_keep(t, self.n_tokens)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, steps: int = 25, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -2,16 +2,20 @@
 
 - ``run(stage, config, tier, overrides, out, resume) -> Path``: what the CLI calls; notebooks call it in-process.
 - ``STAGES`` / ``register_stage``: the stage registry (``stage1``, ``stage2``, ``sample``).
+- ``fit``: the one training loop (``loop``); ``streams.generator``: named random streams; ``artifacts``: the
+  files of a run directory.
 - ``load_tokenizer(run_dir)``, ``encode_dataset(run_dir, split)``, ``reconstruct(run_dir, images)``: stage-1 runs.
 - ``load_prior(stage2_dir)``, ``sample(run_dir, n, ...)``: stage-2 runs.
 """
-from .runner import (STAGES, RunConflictError, Stage, StageMissingError, command, default_run_dir, register_stage,
-                     run, stage_dir)
+from . import artifacts, streams
 from .checkpoint import CheckpointError
+from .loop import fit
+from .runner import (STAGES, RunConflictError, Stage, StageMissingError, changed, command, default_run_dir,
+                     register_stage, run, stage_dir)
 from .sample import sample
 from .stage1 import encode_dataset, load_tokenizer, reconstruct, run_config, snapshot_steps
 from .stage2 import load_prior
 
-__all__ = ["STAGES", "RunConflictError", "Stage", "StageMissingError", "command", "default_run_dir", "register_stage",
-           "run", "stage_dir", "CheckpointError", "sample", "encode_dataset", "load_tokenizer", "reconstruct",
-           "run_config", "snapshot_steps", "load_prior"]
+__all__ = ["artifacts", "streams", "CheckpointError", "fit", "STAGES", "RunConflictError", "Stage",
+           "StageMissingError", "changed", "command", "default_run_dir", "register_stage", "run", "stage_dir",
+           "sample", "encode_dataset", "load_tokenizer", "reconstruct", "run_config", "snapshot_steps", "load_prior"]

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True, help=f"method: {', '.join(configs.NAMES)}")
     p.add_argument("--tier", default="cpu", choices=configs.TIERS)
     p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="override config fields (repeatable); an unknown key lists the valid ones")
+                   help="override config leaves by dotted key, e.g. tokenizer.width=64 (repeatable); an unknown key lists the valid ones")
     p.add_argument("--out", default=None, help="stage-1 run directory (default: <runs_root>/<tier>/<name>...)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its checkpoint")
     args = p.parse_args(argv)

@@ -1,7 +1,7 @@
 """Data order as a pure function of (seed, step): resuming at any step reproduces the batches exactly, and 1 or N
 processes see the same global batch (each rank takes a contiguous 1/N slice of it).
 
-Epoch e is a permutation of the data set drawn from a generator seeded with (seed, e); step s reads slice
+Epoch e is a permutation of the data set drawn from the "batches" stream of (seed, e); step s reads slice
 s mod (N // B) of epoch s // (N // B) (the incomplete last batch of an epoch is dropped).
 """
 from __future__ import annotations
@@ -9,17 +9,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-
-def _mix(*ints: int) -> int:
-    h = 0x9E3779B97F4A7C15
-    for i in ints:
-        h = (h ^ (int(i) + 0x9E3779B97F4A7C15 + (h << 6) + (h >> 2))) & 0x7FFFFFFFFFFFFFFF
-    return h
-
-
-def generator(*key: int) -> torch.Generator:
-    """A CPU generator seeded from integers (seed, purpose, step, ...)."""
-    return torch.Generator().manual_seed(_mix(*key))
+from .streams import generator
 
 
 class Batches:
@@ -44,7 +34,7 @@ class Batches:
     def indices(self, step: int) -> torch.Tensor:
         epoch, b = divmod(step, self.per_epoch)
         if epoch != self._perm_epoch:
-            self._perm = torch.randperm(self.n, generator=generator(self.seed, 1, epoch))
+            self._perm = torch.randperm(self.n, generator=generator(self.seed, "batches", epoch))
             self._perm_epoch = epoch
         idx = self._perm[b * self.batch : (b + 1) * self.batch]
         per = self.batch // self.world
@@ -59,12 +49,6 @@ class Batches:
             x = torch.stack([it[0] for it in items])
             y = torch.tensor([int(it[1]) for it in items])
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-
-
-def rank_slice(t: torch.Tensor, rank: int, world: int) -> torch.Tensor:
-    """This rank's contiguous share of a global-batch tensor (random numbers drawn for the global batch)."""
-    per = t.shape[0] // world
-    return t[rank * per : (rank + 1) * per]
 
 
 class _StepSampler(Sampler):

@@ -9,7 +9,6 @@ import torch
 
 from tvclab.io import atomic_torch_save
 
-CKPT_NAME = "ckpt.pt"
 
 
 class CheckpointError(RuntimeError):

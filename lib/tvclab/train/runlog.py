@@ -1,6 +1,7 @@
 """What a running stage sees: its config, process group, directory, and the metrics log (rank 0 writes)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +11,8 @@ import torch.distributed as tdist
 from tvclab import configs
 from tvclab.io import append_jsonl, atomic_write_text, read_jsonl
 
+from . import artifacts
 from .distributed import Dist
-
-METRICS = "metrics.jsonl"
 
 
 @dataclass
@@ -26,14 +26,22 @@ class RunContext:
     def log(self, record: dict) -> None:
         """Append one row to metrics.jsonl (rank 0 only; fsynced)."""
         if self.dist.master:
-            append_jsonl(self.dir / METRICS, record)
+            append_jsonl(artifacts.metrics(self.dir), record)
+
+    def rows(self, kind: str | None = None) -> list[dict]:
+        return [r for r in read_jsonl(artifacts.metrics(self.dir)) if kind is None or r.get("kind") == kind]
+
+    def barrier(self) -> None:
+        from . import distributed
+
+        distributed.barrier(self.dist)
 
     def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, stage: str) -> int:
-        """Resume from this stage's ``ckpt.pt`` when ``resume`` is set and one exists: load model, optimizer and RNG
+        """Resume from this stage's checkpoint when ``resume`` is set and one exists: load model, optimizer and RNG
         state, trim metrics.jsonl to the checkpoint's step, return that step. Otherwise start a fresh log, return 0."""
         from . import checkpoint
 
-        path = self.dir / checkpoint.CKPT_NAME
+        path = artifacts.checkpoint(self.dir)
         if self.resume and path.exists():
             state = checkpoint.load(path, map_location=self.dist.device)
             model.load_state_dict(state["model"])
@@ -48,14 +56,14 @@ class RunContext:
         return 0
 
     def save_checkpoint(self, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int) -> None:
-        """Write this stage's ``ckpt.pt`` atomically (rank 0), the state ``restore`` reads back; then sync ranks."""
-        from . import checkpoint, distributed
+        """Write this stage's checkpoint atomically (rank 0), the state ``restore`` reads back; then sync ranks."""
+        from . import checkpoint
 
         if self.dist.master:
-            checkpoint.save(self.dir / checkpoint.CKPT_NAME,
+            checkpoint.save(artifacts.checkpoint(self.dir),
                             {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                              "torch_rng": torch.get_rng_state(), "config": self.cfg.to_dict()})
-        distributed.barrier(self.dist)
+        self.barrier()
 
     def reduce_mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average per-rank scalars over the process group (rank-local means of equal-size shards -> global mean)."""
@@ -70,10 +78,8 @@ class RunContext:
 def truncate_metrics(run_dir: Path, step: int) -> None:
     """Keep only the metrics rows up to ``step`` (the resumed checkpoint; -1: none), rewritten atomically, so a
     resumed run's log matches an uninterrupted one."""
-    path = Path(run_dir) / METRICS
+    path = artifacts.metrics(run_dir)
     if not path.exists():
         return
     rows = [r for r in read_jsonl(path) if r.get("step", 0) <= step]
-    import json
-
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))

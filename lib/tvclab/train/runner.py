@@ -4,12 +4,12 @@ Stages are pluggable: ``STAGES`` maps a name to a ``Stage`` (what it runs, which
 must have finished first, where it writes); ``register_stage`` lets a later module join (e.g. paper V's GRPO
 post-training).
 
-Run directories: stage 1 writes to ``--out`` (default ``<runs_root>/<tier>/<name>[__key-value...]``, the suffix
-naming the stage-1 fields changed from the preset); stage 2 writes to ``<run>/stage2[__ar_key-value...]``; ``sample``
-writes ``samples_<n>.pt`` into that stage-2 directory. A directory holds ``config.json``, ``metrics.jsonl``,
-``ckpt.pt`` and, when finished, ``done.json`` (the marker: its config group and final metrics). ``run`` on a
-finished directory with the same config returns at once; a different config is an error listing the differences;
-an unfinished one needs ``resume=True``.
+Run directories: stage 1 writes to ``--out`` (default ``<runs_root>/<tier>/<name>[__section.key-value...]``, the
+suffix naming the stage-1 leaves changed from the preset, ``seed`` included); stage 2 writes to
+``<run>/stage2[__stage2.key-value...]``; ``sample`` writes its samples into that stage-2 directory. Which leaves
+belong to which stage comes from the config's nesting (``configs.STAGE_SECTIONS``); the files are named by
+``artifacts``. ``run`` on a finished directory with the same config returns at once; a different config is an error
+listing the differences; an unfinished one needs ``resume=True``.
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ from typing import Callable, NamedTuple
 from tvclab import configs, paths
 from tvclab.io import atomic_write_json
 
-from . import checkpoint, distributed
+from . import artifacts, distributed
 from .runlog import RunContext
-
-DONE = "done.json"
 
 
 class StageMissingError(RuntimeError):
@@ -40,7 +38,7 @@ class Stage(NamedTuple):
     group: str                                 # config group that defines the run ("stage1", "stage2", "sample")
     parent: str | None = None                  # stage that must have finished first
     subdir: Callable[[configs.Config], str] | None = None  # directory under the stage-1 run (None: the run itself)
-    marker: Callable[[configs.Config], str] = lambda cfg: DONE
+    marker: Callable[[configs.Config], str] = lambda cfg: artifacts.DONE
     writes_config: bool = True
 
 
@@ -51,32 +49,33 @@ def register_stage(name: str, stage: Stage) -> None:
     STAGES[name] = stage
 
 
-def _changed(cfg: configs.Config, pred: Callable[[str], bool]) -> list[tuple[str, object]]:
-    base = configs.get(cfg.name, cfg.tier).to_dict()
-    return [(k, v) for k, v in cfg.to_dict().items()
-            if k not in configs.RUNTIME_KEYS and k not in ("name", "tier") and pred(k) and base[k] != v]
+def changed(cfg: configs.Config, stage: str, own_only: bool = False) -> list[tuple[str, object]]:
+    """The leaves of ``stage``'s config group (only its own sections with ``own_only``) that differ from the
+    preset of ``cfg.name`` at ``cfg.tier``, as (dotted key, value)."""
+    base = configs.get(cfg.name, cfg.tier).flat()
+    own = set(configs.STAGE_SECTIONS[stage]) | (set() if stage != "stage1" else {"seed"})
+    return [(k, v) for k, v in cfg.group(stage).items()
+            if k not in ("name", "tier") and base[k] != v and (not own_only or k.split(".")[0] in own)]
 
 
 def _suffix(items) -> str:
     return "".join(f"__{k}-{v}" for k, v in items).replace("/", "_")
 
 
-def _is_stage1(k: str) -> bool:
-    return not k.startswith(("ar_", "sample_"))
-
-
 def default_run_dir(cfg: configs.Config) -> Path:
-    """``<runs_root>/<tier>/<name>`` plus ``__key-value`` for each stage-1 field changed from the preset."""
-    return paths.run_dir(cfg.tier, cfg.name + _suffix(_changed(cfg, _is_stage1)))
+    """``<runs_root>/<tier>/<name>`` plus ``__key-value`` for each stage-1 leaf (and the seed) changed from the
+    preset."""
+    return paths.run_dir(cfg.tier, cfg.name + _suffix(changed(cfg, "stage1")))
 
 
 def stage2_subdir(cfg: configs.Config) -> str:
-    return "stage2" + _suffix(_changed(cfg, lambda k: k.startswith("ar_")))
+    return "stage2" + _suffix(changed(cfg, "stage2", own_only=True))
 
 
 def command(stage: str, cfg: configs.Config, root: Path) -> str:
     """The command line that produces ``stage`` of this config into ``root``."""
-    sets = [f"{k}={v}" for k, v in _changed(cfg, _is_stage1 if stage == "stage1" else lambda k: not k.startswith("sample_"))]
+    group = STAGES[stage].group if stage in STAGES else stage
+    sets = [f"{k}={v}" for k, v in changed(cfg, group)]
     return " ".join(["python -m tvclab.train", stage, "--config", cfg.name, "--tier", cfg.tier,
                      *(f"--set {shlex.quote(s)}" for s in sets), "--out", shlex.quote(str(root))])
 
@@ -135,22 +134,23 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
             return sdir
         raise RunConflictError(f"{sdir} holds a finished {stage} run with a different config "
                                f"({_diff(saved, cfg.group(st.group))}); use another --out or delete that directory")
-    cfg_file = sdir / "config.json"
+    cfg_file = artifacts.config(sdir)
     if st.writes_config and cfg_file.exists():
-        raw, group = _read_json(cfg_file), cfg.group(st.group)
+        raw, group = configs.flatten(_read_json(cfg_file)), cfg.group(st.group)
         unknown = sorted(set(raw) - set(configs.keys()))
         if unknown:
-            raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown)}); "
-                                   f"use another --out or delete that directory")
+            raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown[:8])}"
+                                   f"{', ...' if len(unknown) > 8 else ''}): a run directory of an older layout. "
+                                   f"Delete that directory to regenerate it, or use another --out")
         saved = {k: v for k, v in raw.items() if k in group}
         if _diff(saved, group):
             raise RunConflictError(f"{sdir} holds a {stage} run with a different config ({_diff(saved, group)}); "
                                    f"--resume needs the same config. Use another --out or delete that directory.")
-        if (sdir / checkpoint.CKPT_NAME).exists() and not resume:
+        if artifacts.checkpoint(sdir).exists() and not resume:
             raise RunConflictError(f"{sdir} holds an unfinished {stage} run with a checkpoint; pass --resume "
                                    f"(resume=True) to continue it, or delete the directory to start over")
 
-    d = distributed.setup(cfg.device)
+    d = distributed.setup(cfg.runtime.device)
     ok = False
     try:
         if d.master:
@@ -173,7 +173,7 @@ def _register_builtin() -> None:
     register_stage("stage1", Stage(stage1.train, "stage1"))
     register_stage("stage2", Stage(stage2.train, "stage2", parent="stage1", subdir=stage2_subdir))
     register_stage("sample", Stage(sample.run_stage, "sample", parent="stage2", subdir=stage2_subdir,
-                                   marker=lambda cfg: f"samples_{cfg.sample_n}.json", writes_config=False))
+                                   marker=lambda cfg: artifacts.samples_marker("", cfg.sample.n).name, writes_config=False))
 
 
 _register_builtin()

@@ -13,7 +13,8 @@ from tqdm import tqdm
 from tvclab.io import atomic_torch_save, atomic_write_json
 
 from . import distributed
-from .batches import generator
+from . import artifacts
+from .streams import generator
 from .runlog import RunContext
 from .stage1 import load_tokenizer
 from .stage2 import load_prior
@@ -21,9 +22,9 @@ from .stage2 import load_prior
 
 def _stage2_dir(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
-    if (run_dir / "prior.pt").exists():
+    if artifacts.prior(run_dir).exists():
         return run_dir
-    if (run_dir / "stage2" / "prior.pt").exists():
+    if artifacts.prior(run_dir / "stage2").exists():
         return run_dir / "stage2"
     raise FileNotFoundError(f"no trained AR prior in {run_dir} or {run_dir / 'stage2'}; train it with: "
                             f"python -m tvclab.train stage2 --config NAME --tier TIER --out {run_dir}")
@@ -37,16 +38,17 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
 
     Returns {"images" [n, C, H, W] float32, "tokens" [n, L], "labels" [n] or None}. Class-conditional priors get
     ``labels`` (default: 0, 1, ..., K-1, 0, 1, ... balanced). Unset options come from the run's config
-    (``sample_temperature``, ``sample_top_k``, ``sample_cfg``, ``sample_batch``). ``chunks``: only these chunk
+    (``sample.temperature``, ``sample.top_k``, ``sample.cfg``, ``sample.batch``). ``chunks``: only these chunk
     indices (torchrun sharding); the default draws all.
     """
     s2 = _stage2_dir(Path(run_dir))
     ar, cfg = load_prior(s2, device)
-    tok = load_tokenizer(s2.parent, device, cfg.ar_tokenizer_step or None)  # the tokenizer stage 2 was trained on
-    temperature = cfg.sample_temperature if temperature is None else temperature
-    top_k = cfg.sample_top_k if top_k is None else top_k
-    cfg_scale = cfg.sample_cfg if cfg_scale is None else cfg_scale
-    batch = batch or cfg.sample_batch
+    tok = load_tokenizer(s2.parent, device, cfg.stage2.tokenizer_step or None)  # the tokenizer stage 2 read
+    sc = cfg.sample
+    temperature = sc.temperature if temperature is None else temperature
+    top_k = sc.top_k if top_k is None else top_k
+    cfg_scale = sc.cfg if cfg_scale is None else cfg_scale
+    batch = batch or sc.batch
     if ar.num_classes and labels is None:
         labels = torch.arange(n) % ar.num_classes
     n_chunks = (n + batch - 1) // batch
@@ -56,9 +58,10 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
         lo, hi = c * batch, min(n, (c + 1) * batch)
         y = labels[lo:hi].to(device) if labels is not None else None
         seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
-                        generator=generator(seed, 5, c))
-        visual = seq[:, cfg.n_prologue :] - (cfg.prologue_codebook_size if cfg.n_prologue else 0)
-        imgs[c] = tok.decode(tok.indices_to_z(visual), steps=cfg.fm_steps, generator=generator(seed, 6, c)).cpu()
+                        generator=generator(seed, "sample_tokens", c))
+        visual = seq[:, cfg.prologue.n :] - (cfg.prologue.codebook_size if cfg.prologue.n else 0)
+        imgs[c] = tok.decode(tok.indices_to_z(visual), steps=cfg.decoder.fm_steps,
+                             generator=generator(seed, "sample_decode", c)).cpu()
         toks[c] = seq.cpu()
     order = sorted(imgs)
     return {"images": torch.cat([imgs[c] for c in order]) if order else torch.empty(0),
@@ -66,17 +69,14 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
             "labels": None if labels is None else labels[: n].clone(), "chunks": order}
 
 
-def samples_file(n: int) -> str:
-    return f"samples_{n}.pt"
-
-
 def run_stage(ctx: RunContext) -> dict:
-    """The ``sample`` stage: ``sample_n`` images into <stage-2 dir>/samples_<n>.pt (rank 0 gathers and writes)."""
+    """The ``sample`` stage: ``sample.n`` images into the stage-2 directory (``artifacts.samples``; rank 0 gathers
+    and writes)."""
     cfg, d = ctx.cfg, ctx.dist
-    n, batch = cfg.sample_n, cfg.sample_batch
+    n, batch = cfg.sample.n, cfg.sample.batch
     n_chunks = (n + batch - 1) // batch
     mine = list(range(d.rank, n_chunks, d.world))
-    part = sample(ctx.dir, n, seed=cfg.sample_seed, batch=batch, device=d.device, chunks=mine, progress=d.master)
+    part = sample(ctx.dir, n, seed=cfg.sample.seed, batch=batch, device=d.device, chunks=mine, progress=d.master)
     parts = distributed.all_gather_objects(part, d)
     if d.master:
         imgs, toks = {}, {}
@@ -88,8 +88,8 @@ def run_stage(ctx: RunContext) -> dict:
                 off += size
         order = sorted(imgs)
         out = {"images": torch.cat([imgs[c] for c in order]), "tokens": torch.cat([toks[c] for c in order]),
-               "labels": part["labels"], "seed": cfg.sample_seed}
-        atomic_torch_save(ctx.dir / samples_file(n), out)
-        atomic_write_json(ctx.dir / f"samples_{n}.json", {"n": n, "config": cfg.group("sample")})
+               "labels": part["labels"], "seed": cfg.sample.seed}
+        atomic_torch_save(artifacts.samples(ctx.dir, n), out)
+        atomic_write_json(artifacts.samples_marker(ctx.dir, n), {"n": n, "config": cfg.group("sample")})
     distributed.barrier(d)
-    return {"n": n, "file": str(ctx.dir / samples_file(n))}
+    return {"n": n, "file": str(artifacts.samples(ctx.dir, n))}

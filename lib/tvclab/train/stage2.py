@@ -1,26 +1,24 @@
 """Stage 2: the AR prior on the frozen tokens of a finished stage-1 run (paper W §2.2 L_AR, App. F.1; paper P
 App. E), with gLoss (held-out cross-entropy, nats per token) and teacher-forcing top-1 accuracy per evaluation step
-(paper W Fig. 1)."""
+(paper W Fig. 1) on the validation split, and the reported gLoss / top-1 on the test split at the end."""
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from tvclab import configs
-from tvclab.io import atomic_torch_save, read_jsonl
+from tvclab.io import atomic_torch_save
 from tvclab.losses import ar_cross_entropy
 from tvclab.models import ARPrior
+from tvclab.objectives import sequence_layout
 
-from . import checkpoint, distributed
-from .batches import Batches, generator, rank_slice
-from .optim import adamw, lr_at, set_lr
+from . import artifacts, checkpoint, distributed
+from .batches import Batches
+from .loop import fit
 from .runlog import RunContext
-from .stage1 import encode_dataset, token_layout
-
-PRIOR_FILE = "prior.pt"
+from .stage1 import encode_dataset
+from .streams import generator, rank_slice
 
 
 class TokenSet:
@@ -29,7 +27,7 @@ class TokenSet:
     def __init__(self, enc: dict, cfg: configs.Config, limit: int = 0):
         seq = enc["tokens"]
         if "prologue" in enc:
-            seq = torch.cat([enc["prologue"], seq + cfg.prologue_codebook_size], dim=1)
+            seq = torch.cat([enc["prologue"], seq + sequence_layout(cfg, seq.shape[1]).offset(1)], dim=1)
         n = len(seq) if not limit else min(limit, len(seq))
         self.seq, self.labels = seq[:n], enc["labels"][:n]
 
@@ -42,10 +40,8 @@ class TokenSet:
 
 
 def build_prior(cfg: configs.Config, n_visual: int, num_classes: int) -> ARPrior:
-    length, vocab, segs = token_layout(cfg, n_visual)
-    return ARPrior(vocab_size=vocab, n_tokens=length, width=cfg.ar_width, depth=cfg.ar_depth, heads=cfg.ar_heads,
-                   mlp_ratio=cfg.ar_mlp_ratio, num_classes=num_classes if cfg.ar_class_cond else 0, segments=segs,
-                   dropout=cfg.ar_dropout)
+    return ARPrior.from_config(cfg.stage2.ar, sequence_layout(cfg, n_visual),
+                               num_classes=num_classes if cfg.stage2.class_cond else 0)
 
 
 @torch.no_grad()
@@ -66,81 +62,61 @@ def evaluate(ar: ARPrior, seq: torch.Tensor, labels: torch.Tensor, device, chunk
 
 def _tokens(ctx: RunContext, split: str) -> dict:
     """Rank 0 encodes (and caches) the split; the others wait and read the cache."""
-    d, step = ctx.dist, ctx.cfg.ar_tokenizer_step or None
+    d, step = ctx.dist, ctx.cfg.stage2.tokenizer_step or None
     if d.master:
         enc = encode_dataset(ctx.root, split, device=d.device, step=step)
-    distributed.barrier(d)
+    ctx.barrier()
     if not d.master:
         enc = encode_dataset(ctx.root, split, device=d.device, step=step)
     return enc
 
 
 def train(ctx: RunContext) -> dict:
-    cfg, d, out = ctx.cfg, ctx.dist, ctx.dir
-    dev = d.device
+    cfg, d = ctx.cfg, ctx.dist
+    s2, dev = cfg.stage2, d.device
     from tvclab import data
 
-    num_classes = data.num_classes(cfg.dataset)
-    train_set = TokenSet(_tokens(ctx, "train"), cfg, cfg.ar_train_images)
-    test_set = TokenSet(_tokens(ctx, "test"), cfg, cfg.ar_eval_images)
-    n_visual = train_set.seq.shape[1] - cfg.n_prologue
+    num_classes = data.num_classes(cfg.data.dataset)
+    train_set = TokenSet(_tokens(ctx, "train"), cfg, s2.train_images)
+    val_set = TokenSet(_tokens(ctx, "val"), cfg, s2.eval_images)
+    n_visual = train_set.seq.shape[1] - cfg.prologue.n
     torch.manual_seed(cfg.seed + 1)
     ar = build_prior(cfg, n_visual, num_classes).to(dev)
-    opt = adamw(ar.parameters(), cfg.ar_lr, (cfg.ar_beta1, cfg.ar_beta2), cfg.ar_weight_decay)
     if d.master:
         print(f"stage2 {cfg.name}/{cfg.tier}: AR prior {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params, "
-              f"{len(train_set)} train / {len(test_set)} held-out sequences of {train_set.seq.shape[1]} tokens")
-    start = ctx.restore(ar, opt, "stage2")
-    distributed.barrier(d)
+              f"{len(train_set)} train / {len(val_set)} validation sequences of {train_set.seq.shape[1]} tokens")
     net = distributed.wrap(ar, d)
-    batches = Batches(train_set, cfg.ar_batch_size, cfg.seed, d.rank, d.world)
-    acc, n_acc = defaultdict(float), 0
-    bar = tqdm(range(start, cfg.ar_steps), initial=start, total=cfg.ar_steps, desc=f"stage2 {cfg.name}",
-               disable=not d.master, mininterval=2.0, dynamic_ncols=True)
-    for step in bar:
-        lr = lr_at(step, cfg.ar_steps, cfg.ar_lr, cfg.ar_lr_min, cfg.ar_warmup_steps, cfg.ar_lr_schedule)
-        set_lr(opt, lr)
+    batches = Batches(train_set, s2.optim.batch_size, cfg.seed, d.rank, d.world)
+
+    def step_fn(step: int) -> dict:
         seq, labels = batches.fetch(step, dev)
         y = None
         if ar.num_classes:  # classifier-free guidance: drop labels to the null class (P App. E: 10%)
-            drop = rank_slice(torch.rand(cfg.ar_batch_size, generator=generator(cfg.seed, 4, step)) < cfg.ar_label_drop,
-                              d.rank, d.world).to(dev)
+            u = torch.rand(s2.optim.batch_size, generator=generator(cfg.seed, "label_drop", step))
+            drop = rank_slice(u < s2.label_drop, d.rank, d.world).to(dev)
             y = torch.where(drop, torch.full_like(labels, ar.null_class), labels)
-        loss = ar_cross_entropy(net(seq, y), seq)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.ar_grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(ar.parameters(), cfg.ar_grad_clip)
-        opt.step()
-        acc["loss"] = acc["loss"] + loss.detach()
-        n_acc += 1
-        done = step + 1
-        if done % cfg.ar_log_every == 0 or done == cfg.ar_steps:
-            row = ctx.reduce_mean({k: float(v) / n_acc for k, v in acc.items()})
-            ctx.log({"kind": "train", "step": done, "lr": lr, **row})
-            bar.set_postfix(loss=f"{row['loss']:.4f}", refresh=False)
-            acc, n_acc = defaultdict(float), 0
-        if done % cfg.ar_eval_every == 0 or done == cfg.ar_steps:
-            if d.master:
-                ctx.log({"kind": "eval", "step": done, **evaluate(ar, test_set.seq, test_set.labels, dev)})
-            distributed.barrier(d)
-        if done % cfg.ar_ckpt_every == 0 or done == cfg.ar_steps:
-            ctx.save_checkpoint(ar, opt, done)
-    bar.close()
+        return {"loss": ar_cross_entropy(net(seq, y), seq)}
+
+    fit(ar, step_fn, s2.optim, ctx=ctx, desc=f"stage2 {cfg.name}",
+        evaluate=lambda step: {"split": "val", **evaluate(ar, val_set.seq, val_set.labels, dev)})
+    final = {}
     if d.master:
-        atomic_torch_save(out / PRIOR_FILE, {"config": cfg.to_dict(), "n_visual": n_visual,
-                                             "num_classes": num_classes, "state": ar.state_dict()})
-    distributed.barrier(d)
-    rows = read_jsonl(out / "metrics.jsonl")
-    final = next((r for r in reversed(rows) if r.get("kind") == "eval"), {})
-    last = next((r for r in reversed(rows) if r.get("kind") == "train"), {})
-    del net, ar, opt
+        atomic_torch_save(artifacts.prior(ctx.dir), {"config": cfg.to_dict(), "n_visual": n_visual,
+                                                     "num_classes": num_classes, "state": ar.state_dict()})
+        test_set = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=s2.tokenizer_step or None), cfg,
+                            s2.eval_images)
+        final = {"kind": "test", "step": s2.optim.steps, "split": "test",
+                 **evaluate(ar, test_set.seq, test_set.labels, dev)}
+        ctx.log(final)
+    ctx.barrier()
+    last = (ctx.rows("train") or [{}])[-1] if d.master else {}
+    del net, ar
     return {"train_loss": last.get("loss"), **{k: v for k, v in final.items() if k != "kind"}}
 
 
 def load_prior(stage2_dir: str | Path, device="cpu") -> tuple[ARPrior, configs.Config]:
     """The trained AR prior of a stage-2 directory (eval mode) and its config."""
-    path = Path(stage2_dir) / PRIOR_FILE
+    path = artifacts.prior(stage2_dir)
     if not path.exists():
         raise FileNotFoundError(f"no trained AR prior at {path}; train it with: python -m tvclab.train stage2 "
                                 f"--config NAME --tier TIER --out {Path(stage2_dir).parent}")

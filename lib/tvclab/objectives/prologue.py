@@ -1,0 +1,57 @@
+"""Paper P's prologue objective (§2, eq. 2; App. E): a joint AR over [prologue ids; visual ids] whose
+cross-entropy is the only signal the prologue tokens get.
+
+The prologue ids enter the joint AR as soft embeddings ``onehot @ E`` (Prob-STE, P §2.2), so the AR loss reaches
+the encoder through the prologue codebook; the visual ids enter as hard embeddings (no gradient to the visual
+tokens: they are trained by reconstruction only). With probability ``prologue.visual_dropout`` all visual inputs
+of an image are replaced by one learned vector (all-or-none visual dropout). The objective owns the joint AR.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from tvclab.configs import Config
+from tvclab.losses import ar_cross_entropy
+from tvclab.models import ARPrior, TokenLayout
+
+from .base import Objective, register
+
+
+def sequence_layout(cfg: Config, n_visual: int) -> TokenLayout:
+    """The AR sequence of a tokenizer: [prologue ids, visual ids offset by the prologue vocabulary] (paper P), or
+    the visual ids alone."""
+    visual = (n_visual, cfg.quantizer.codebook_size)
+    if cfg.prologue.n:
+        return TokenLayout(((cfg.prologue.n, cfg.prologue.codebook_size), visual))
+    return TokenLayout((visual,))
+
+
+@register
+class Prologue(Objective):
+    name = "prologue"
+    section = "prologue"
+    streams = ("visual_dropout",)
+
+    @staticmethod
+    def enabled(cfg: Config) -> bool:
+        return cfg.prologue.n > 0
+
+    def __init__(self, cfg: Config, tok):
+        super().__init__(cfg, tok)
+        self.layout = sequence_layout(cfg, tok.n_tokens)
+        self.joint_ar = ARPrior.from_config(cfg.prologue.ar, self.layout)
+        self.visual_drop_emb = nn.Parameter(torch.zeros(1, 1, cfg.prologue.ar.width))
+
+    def draw(self, batch, step):
+        return {"vis_drop": torch.rand(batch, generator=self.stream("visual_dropout", step)) < self.cfg.prologue.visual_dropout}
+
+    def forward(self, x, enc, rnd, tok):
+        pro, offset = enc.prologue, self.layout.offset(1)
+        vis_ids = enc.visual.index + offset
+        emb_v = self.joint_ar.tok_emb(vis_ids)
+        drop = rnd.get("vis_drop", torch.zeros(len(x), dtype=torch.bool, device=x.device))
+        emb_v = torch.where(drop.view(-1, 1, 1), self.visual_drop_emb.to(emb_v.dtype), emb_v)
+        emb = torch.cat([self.joint_ar.soft_embed(pro.onehot, 0), emb_v], dim=1)
+        ce = ar_cross_entropy(self.joint_ar(input_emb=emb), torch.cat([pro.index, vis_ids], dim=1))
+        return {"prologue_ce": ce, "loss": self.cfg.prologue.ar_weight * ce}

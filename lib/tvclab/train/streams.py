@@ -1,0 +1,51 @@
+"""Named random streams: every random number a run draws comes from ``generator(seed, "<stream>", *index)``.
+
+A stream's name says what it drives ("batches", "noise", "tail_dropout", ...), so two purposes can never share
+numbers by accident, and a new objective adds a name, not a magic integer. Each generator is seeded by a hash of
+(seed, name, index...), e.g. (seed, "noise", step): the numbers of step s do not depend on how many steps ran
+before, so a resumed run and 1 or N processes (draws made for the global batch, then ``rank_slice``) agree.
+"""
+from __future__ import annotations
+
+import zlib
+
+import torch
+
+STREAMS = {
+    "batches": "epoch permutations of the training set (train.batches)",
+    "init": "model initialisation",
+    "noise": "flow-matching decoder: noise x0 and time t per step (W F.1)",
+    "tail_dropout": "tail dropout: whether to drop and the cut-off (W §2.3, F.1)",
+    "visual_dropout": "prologue: all-or-none visual-token dropout in the joint AR (P §2.2)",
+    "vae": "Gaussian latents: the reparameterisation noise",
+    "align": "flow-prior alignment: x0 and t of the alignment loss (F eq. 5)",
+    "label_drop": "stage 2: classifier-free-guidance label dropout (P App. E)",
+    "sample_tokens": "sampling: the AR's token draws",
+    "sample_decode": "sampling: the flow-matching decoder's noise",
+    "eval_decode": "evaluation: the flow-matching decoder's noise when reconstructing",
+    "toy_data": "toy flows: target samples",
+    "toy_noise": "toy flows: path noise and times",
+    "classifier": "the FD-clf classifier's batch order",
+    "bootstrap": "bootstrap resampling of intervals",
+}
+
+
+def _mix(*ints: int) -> int:
+    h = 0x9E3779B97F4A7C15
+    for i in ints:
+        h = (h ^ (int(i) + 0x9E3779B97F4A7C15 + (h << 6) + (h >> 2))) & 0x7FFFFFFFFFFFFFFF
+    return h
+
+
+def generator(seed: int, stream: str, *index: int) -> torch.Generator:
+    """A CPU generator for ``stream`` (a name in ``STREAMS``) seeded from (seed, stream, *index)."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown random stream {stream!r}; named streams: {', '.join(STREAMS)} "
+                         "(add a new one to tvclab.train.streams.STREAMS with what it drives)")
+    return torch.Generator().manual_seed(_mix(seed, zlib.crc32(stream.encode()), *index))
+
+
+def rank_slice(t: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """This rank's contiguous share of a global-batch tensor (random numbers drawn for the global batch)."""
+    per = t.shape[0] // world
+    return t[rank * per : (rank + 1) * per]
