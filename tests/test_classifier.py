@@ -7,7 +7,7 @@ import torch
 from tvclab import classifier as clf
 from tvclab import data
 
-TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=40, batch_size=64, lr=5e-3)
+TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=60, batch_size=64, lr=5e-3)
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def cache(monkeypatch, tmp_path):
 
 def test_hash_covers_every_field_and_names_the_checkpoint(cache):
     assert TINY.hash() == clf.ClassifierConfig(**vars(TINY)).hash()
-    assert TINY.hash() != clf.ClassifierConfig(**{**vars(TINY), "steps": 41}).hash()
+    assert TINY.hash() != clf.ClassifierConfig(**{**vars(TINY), "steps": 61}).hash()
     assert clf.checkpoint_path(TINY) == cache / "classifier" / f"synthetic-{TINY.hash()}.pt"
     assert clf.train_command(TINY).startswith("python -m tvclab.classifier train --dataset synthetic --width 8")
 

@@ -1,7 +1,9 @@
-"""tvclab.data: file formats read through the real code paths, ranges, padding, and the errors that name the fix."""
+"""tvclab.data: file formats read through the real code paths, ranges, padding, the validation split carved from
+train, and the errors that name the fix."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import pickle
 import struct
 
@@ -56,12 +58,15 @@ def write_cifar(folder, n_per_batch=4, batches=2, seed=0):
 def test_cifar10_reads_test_written_pickles(offline):
     written = write_cifar(offline / "cifar-10-batches-py", batches=2)
     train = data.load("cifar10", "train", root=offline)
+    val = data.load("cifar10", "val", root=offline)
     test = data.load("cifar10", "test", root=offline)
-    assert len(train) == 8 and len(test) == 4
-    x, y = train[5]  # second batch, second image
+    assert (len(train), len(val), len(test)) == (7, 1, 4)  # 8 official train images: 10% (rounded) carved as val
+    i = [k for k, pos in enumerate(train.indices.tolist()) if pos >= 4][1]  # second image of data_batch_2 in train
+    pos = int(train.indices[i])
+    x, y = train[i]
     raw_x, raw_y = written["data_batch_2"]
-    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and isinstance(y, int) and y == raw_y[1]
-    expect = torch.from_numpy(raw_x[1].reshape(3, 32, 32).astype(np.float32)) / 127.5 - 1
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and isinstance(y, int) and y == raw_y[pos - 4]
+    expect = torch.from_numpy(raw_x[pos - 4].reshape(3, 32, 32).astype(np.float32)) / 127.5 - 1
     assert torch.allclose(x, expect)
 
 
@@ -102,8 +107,8 @@ def test_fashion_mnist_pad_to_32_uses_background(offline):
 
 @pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST.is_dir(), reason="dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_counts_and_range():
-    train, test = data.load("fashion_mnist", "train"), data.load("fashion_mnist", "test")
-    assert (len(train), len(test)) == (60000, 10000)
+    train, val, test = (data.load("fashion_mnist", s) for s in ("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (55000, 5000, 10000)
     x, y = test.tensors(256)
     assert x.shape == (256, 1, 28, 28) and x.min() == -1 and x.max() == 1
     assert set(torch.bincount(test.labels).tolist()) == {1000}
@@ -127,8 +132,8 @@ def test_names_sizes_and_errors():
         data.load("synthetic", "train", image_size=0)
     with pytest.raises(ValueError, match="needs image_size"):
         data.load("imagenet", "train")
-    with pytest.raises(ValueError, match="split"):
-        data.load("synthetic", "val")
+    with pytest.raises(ValueError, match="unknown split 'valid'.*train.*val.*test"):
+        data.load("synthetic", "valid")
 
 
 def test_imagenet_imagefolder_center_crop(offline):
@@ -144,3 +149,63 @@ def test_imagenet_imagefolder_center_crop(offline):
     assert len(ds) == 4 and x.shape == (3, 16, 16) and y == 1 and -1 <= x.min() and x.max() <= 1
     with pytest.raises(ValueError, match="ImageFolder|class"):
         data.load("imagenet", "train", root=offline, image_size=16)
+    for cls in ("n01", "n02"):  # an official train/ folder of 20 images: val is 2 of them, the rest 18
+        (offline / "train" / cls).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(offline / "train" / cls / f"{i}.png")
+    train = data.load("imagenet", "train", root=offline, image_size=16)
+    val = data.load("imagenet", "val", root=offline, image_size=16)
+    assert (len(train), len(val)) == (18, 2) and sorted(train.indices + val.indices) == list(range(20))
+    assert val.validation == data.validation_split("imagenet", 20) and val[0][0].shape == (3, 16, 16)
+
+
+# ---------------------------------------------------------------- the validation split (SPEC "Evaluation protocol")
+
+def content_hashes(images: torch.Tensor) -> list[str]:
+    return [hashlib.sha256(x.numpy().tobytes()).hexdigest() for x in images]
+
+
+def check_carve(name: str, official: torch.Tensor, n_val: int):
+    """val and train are disjoint from each other and from test (by image content), together they are the official
+    training split (as a multiset of images, and position by position through ``.indices``), sizes as documented."""
+    train, val, test = (data.load(name, s) for s in data.SPLITS)
+    assert (len(val), len(train)) == (n_val, len(official) - n_val)
+    h_train, h_val, h_test = (content_hashes(d.images) for d in (train, val, test))
+    assert len(set(h_val)) == len(h_val)  # no duplicate images inside these sets, so disjoint sets are a real check
+    assert not set(h_val) & set(h_train) and not set(h_val) & set(h_test) and not set(h_train) & set(h_test)
+    assert sorted(h_train + h_val) == sorted(content_hashes(official))
+    assert torch.equal(torch.sort(torch.cat([train.indices, val.indices])).values, torch.arange(len(official)))
+    assert torch.equal(val.images, official[val.indices]) and torch.equal(train.images, official[train.indices])
+    info = data.validation_split(name)
+    assert info == val.validation == train.validation
+    assert (info["size"], info["seed"], info["carved_from"], info["n_train_rest"]) == (
+        n_val, data.VAL_SEED, "train", len(official) - n_val)
+
+
+def test_synthetic_validation_split_is_disjoint_and_complete():
+    check_carve("synthetic", data._synthetic_arrays("train")[0], n_val=600)  # 10% of 6000
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST.is_dir(), reason="dataset-fashion-mnist not installed")
+def test_fashion_mnist_validation_split_is_disjoint_and_complete():
+    check_carve("fashion_mnist", data._fashion_mnist_arrays("train", None)[0], n_val=5000)
+
+
+def test_validation_split_is_seeded(monkeypatch):
+    a = data.load("synthetic", "val")
+    monkeypatch.setattr(data, "_CACHE", {})
+    b = data.load("synthetic", "val")
+    assert torch.equal(a.indices, b.indices) and torch.equal(a.images, b.images)
+    assert data.validation_split("synthetic")["val_indices_sha256"] == a.validation["val_indices_sha256"]
+    monkeypatch.setattr(data, "VAL_SEED", 1)
+    other = data.carve_validation("synthetic", 6000)["val"]
+    assert len(other) == 600 and not torch.equal(other, a.indices)
+    assert data.validation_split("synthetic")["seed"] == 1
+
+
+def test_validation_sizes_as_documented():
+    assert data.VAL_SEED == 0
+    sizes = {name: data.validation_split(name)["size"] for name in data.DATASETS}
+    assert sizes == {"fashion_mnist": 5000, "cifar10": 5000, "imagenet": 10000, "synthetic": 600}
+    assert data.validation_split("cifar10")["n_train_rest"] == 45000
+    assert data.val_size("cifar10", 8) == 1 and data.val_size("fashion_mnist", 20000) == 2000  # capped at 10%

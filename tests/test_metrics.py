@@ -59,6 +59,18 @@ def test_frechet_distance_zero_for_identical_statistics():
     assert metrics.frechet_distance_features(f, f) < 1e-8
 
 
+def test_frechet_bootstrap_interval_over_samples():
+    rng = np.random.default_rng(0)
+    real, near, far = rng.standard_normal((400, 8)), rng.standard_normal((400, 8)), rng.standard_normal((400, 8)) + 1
+    b = metrics.frechet_bootstrap(real, far, n_boot=50)
+    assert b["value"] == pytest.approx(metrics.frechet_distance_features(real, far))
+    assert b["lo"] < b["value"] < b["hi"] and b["n_boot"] == 50 and b["bias"] > 0  # resamples read as extra distance
+    assert b == metrics.frechet_bootstrap(real, far, n_boot=50) and b != metrics.frechet_bootstrap(real, far, 50, seed=1)
+    assert metrics.frechet_bootstrap(real, near, n_boot=50)["hi"] < b["lo"]  # 8 = ||shift||^2, far above the noise
+    with pytest.raises(ValueError, match="n_boot"):
+        metrics.frechet_bootstrap(real, far, n_boot=1)
+
+
 # ---------------------------------------------------------------- FD-clf, the labelled offline path
 
 def test_offline_reports_fd_clf_never_fid(offline, tiny_classifier, capsys):
@@ -76,6 +88,18 @@ def test_offline_reports_fd_clf_never_fid(offline, tiny_classifier, capsys):
     assert "FD-clf" not in capsys.readouterr().out  # the reason is printed once per process
     with pytest.raises(fidelity.InceptionUnavailableError):
         metrics.fid(real, fake, dataset="synthetic", features="inception")
+
+
+def test_fd_clf_bootstrap_interval(offline, tiny_classifier):
+    real, _ = data.load("synthetic", "test").tensors(200)
+    fake = (real + 0.3 * torch.randn(real.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    plain = metrics.fid(real, fake, dataset="synthetic", classifier=tiny_classifier)
+    out = metrics.fid(real, fake, dataset="synthetic", classifier=tiny_classifier, bootstrap=20)
+    assert "fd_clf_lo" not in plain and out["fd_clf"] == pytest.approx(plain["fd_clf"]) and out["n_boot"] == 20
+    assert out["fd_clf_lo"] <= out["fd_clf"] <= out["fd_clf_hi"] and out["fd_clf_level"] == 0.95
+    assert "fid_lo" not in out
+    with pytest.raises(ValueError, match="bootstrap"):
+        metrics.fid(real, fake, dataset="synthetic", classifier=tiny_classifier, bootstrap=1)
 
 
 def test_fd_clf_equals_torch_fidelity_on_the_registered_extractor(offline, tiny_classifier):
@@ -122,6 +146,9 @@ def test_cached_inception_weights_give_fid_keys(offline, monkeypatch):
     assert {"is_mean", "is_std", "kid_mean", "kid_std"} <= set(out) and "precision" not in out  # no VGG16 file
     assert seen[0] == ("inception-v3-compat", True, str(fidelity.inception_weights_path()))
     assert out["n_real"] == out["n_fake"] == 100
+    boot = metrics.fid(real, real.flip(0), dataset="synthetic", bootstrap=10)
+    assert boot["metric"] == "fid" and boot["fid_lo"] <= boot["fid"] <= boot["fid_hi"] and boot["n_boot"] == 10
+    assert "fd_clf_lo" not in boot
 
 
 # ---------------------------------------------------------------- LPIPS, PSNR

@@ -5,7 +5,7 @@ import torch
 
 from tvclab import configs
 from tvclab.models import AdaRMSNorm, ARPrior, Block, RMSNorm, Tokenizer, count_params, selftok_keep
-from tvclab.train.stage1 import Stage1Model, build_tokenizer
+from tvclab.train.stage1 import Stage1Model
 from tvclab.train.stage2 import build_prior
 
 torch.manual_seed(0)
@@ -15,28 +15,34 @@ def _images(b=3, c=1, s=28):
     return torch.rand(b, c, s, s) * 2 - 1
 
 
+def _tok(name="baseline_1d", **sets):
+    """A small tokenizer from the smoke preset with dotted overrides (``tokenizer__width=32`` -> tokenizer.width)."""
+    cfg = configs.apply_overrides(configs.get(name, "smoke"), {k.replace("__", "."): v for k, v in sets.items()})
+    return Tokenizer.from_config(cfg, channels=1)
+
+
 @pytest.mark.parametrize("kind,decoder", [("1d", "det"), ("1d", "fm"), ("2d", "det"), ("2d", "fm")])
 def test_tokenizer_shapes(kind, decoder):
-    tok = Tokenizer(width=32, enc_depth=1, dec_depth=1, heads=2, n_tokens=5, codebook_size=16, code_dim=6,
-                    kind=kind, decoder=decoder)
+    tok = _tok(tokenizer__n_tokens=5, quantizer__codebook_size=16, quantizer__code_dim=6, tokenizer__kind=kind,
+               decoder__kind=decoder)
     x = _images()
-    enc = tok.encode(x, with_probs=True)
+    enc = tok.encode(x)
     n = 5 if kind == "1d" else 16
     assert enc.visual.z.shape == (3, n, 6) and enc.visual.index.shape == (3, n)
-    assert enc.visual.probs.shape == (3, n, 16) and enc.prologue is None
+    assert enc.visual.latent.shape == (3, n, 6) and enc.prologue is None
     y = tok.decode(enc.visual.z, steps=2)
     assert y.shape == x.shape and y.abs().max() <= 1
     assert torch.equal(tok.indices_to_z(enc.visual.index), tok.quantizer.lookup(enc.visual.index))
 
 
 def test_prologue_and_continuous_tokens():
-    tok = Tokenizer(width=32, enc_depth=1, dec_depth=1, heads=2, kind="2d", codebook_size=16, code_dim=6,
-                    n_prologue=3, prologue_codebook_size=10)
+    tok = _tok(tokenizer__kind="2d", quantizer__codebook_size=16, quantizer__code_dim=6, prologue__n=3,
+               prologue__codebook_size=10)
     enc = tok.encode(_images())
     assert enc.prologue.onehot.shape == (3, 3, 10) and enc.visual.index.shape == (3, 16)
     # P §2: prologue tokens never reach the decoder
     assert tok.decode(enc.visual.z).shape == (3, 1, 28, 28)
-    cont = Tokenizer(width=32, enc_depth=1, dec_depth=1, heads=2, n_tokens=4, code_dim=6, quantizer="none", kl=True)
+    cont = _tok(tokenizer__n_tokens=4, quantizer__code_dim=6, quantizer__kind="none", quantizer__kl_weight=0.1)
     q = cont.encode(_images(), eps=torch.randn(3, 4, 6)).visual
     assert q.index is None and q.z.shape == (3, 4, 6) and q.loss > 0
 
@@ -87,8 +93,8 @@ def test_tail_dropout_never_drops_the_first_token():
     counts = torch.bincount(keep, minlength=9)[1:].float()
     assert counts[-1] > counts[0] and counts[6] > counts[1]  # SelfTok-like: late cut-offs more likely per position
     torch.manual_seed(0)
-    tok = Tokenizer(width=32, enc_depth=1, dec_depth=1, heads=2, n_tokens=5, codebook_size=16, code_dim=6,
-                    tail_dropout=True).eval()
+    tok = _tok(tokenizer__n_tokens=5, quantizer__codebook_size=16, quantizer__code_dim=6,
+               decoder__tail_dropout_p=0.5).eval()
     z = tok.encode(_images()).visual.z
     z2 = z.clone()
     z2[:, 1:] = torch.randn_like(z2[:, 1:])
@@ -98,7 +104,8 @@ def test_tail_dropout_never_drops_the_first_token():
     z3[:, 0] = torch.randn_like(z3[:, 0])
     assert not torch.equal(tok.decoder(z, keep1), tok.decoder(z3, keep1))  # and it is read
     # (comparing against another image's codes could tie: two images may share their first VQ code)
-    assert (tok.tied_keep(torch.ones(4)) == 1).all() and (tok.tied_keep(torch.zeros(4)) == 5).all()
+    # tied timesteps (t = 1 is data): at pure noise only the first token, at the data end all of them
+    assert (tok.tied_keep(torch.zeros(4)) == 1).all() and (tok.tied_keep(torch.ones(4)) == 5).all()
 
 
 def test_ada_rmsnorm_starts_as_rmsnorm():
@@ -114,7 +121,7 @@ def _build(name, tier="paper"):
     cfg = configs.get(name, tier)
     with torch.device("meta"):
         model = Stage1Model(cfg, channels=3)
-        prior = build_prior(cfg, model.tokenizer.n_tokens, num_classes=1000 if cfg.ar_class_cond else 0)
+        prior = build_prior(cfg, model.tokenizer.n_tokens, num_classes=1000 if cfg.stage2.class_cond else 0)
     return cfg, model, prior
 
 
@@ -130,7 +137,8 @@ def test_param_counts_paper_w_table5():
     widths, heads and MLP ratio, check the rows that are consistent at 10%, and bound the other two at 20%."""
     _, m, prior = _build("wartok")
     counts = m.tokenizer.param_counts()
-    proxy, target = count_params(m.proxy), count_params(m.target)
+    wgf = m.objectives["wgf"]
+    proxy, target = count_params(wgf.proxy), count_params(wgf.target)
     assert _near(proxy, 17e6, 0.10), proxy
     assert _near(count_params(prior), 50e6, 0.12), count_params(prior)  # stage-2 prior = 13 x 512 as the target
     assert _near(target, 50e6, 0.12), target
@@ -138,7 +146,7 @@ def test_param_counts_paper_w_table5():
     assert _near((target - proxy) / 9, 4.19e6, 0.02)  # per-block size the table implies
     fm = _build("fm_decoder")[1].tokenizer.param_counts()
     assert _near(fm["decoder"], 50e6, 0.10), fm  # AdaRMSNorm conditioning brings the FM decoder to ~48M
-    assert count_params(m.target, trainable_only=True) == 0
+    assert count_params(wgf.target, trainable_only=True) == 0
 
 
 def test_param_counts_paper_p_table_a4_and_w_f2():
@@ -149,12 +157,37 @@ def test_param_counts_paper_p_table_a4_and_w_f2():
     assert _near(counts["encoder"], 86e6, 0.10) and _near(counts["decoder"], 86e6, 0.10), counts
     assert _near(count_params(prior), 115e6, 0.10), count_params(prior)
     with torch.device("meta"):
-        pro = Stage1Model(configs.apply_overrides(cfg, ["n_prologue=16"]), channels=3)
-    assert _near(count_params(pro.joint_ar), 40e6, 0.10), count_params(pro.joint_ar)
+        pro = Stage1Model(configs.apply_overrides(cfg, ["prologue.n=16"]), channels=3)
+    joint = pro.objectives["prologue"].joint_ar
+    assert _near(count_params(joint), 40e6, 0.10), count_params(joint)
 
 
 def test_every_config_builds_at_smoke_tier():
     for name in configs.NAMES:
         cfg = configs.get(name, "smoke")
-        tok = build_tokenizer(cfg, 1)
-        assert tok.kind == cfg.kind and tok.decoder_kind == cfg.decoder
+        tok = Tokenizer.from_config(cfg, 1)
+        assert tok.kind == cfg.tokenizer.kind and tok.decoder_kind == cfg.decoder.kind
+
+
+def test_flow_decoder_decodes_with_the_solver_on_the_one_path():
+    """Tokenizer.decode of the FM decoder is Euler on tvclab.flow's path: from noise (t = 0) to data (t = 1)."""
+    from tvclab.flow import ODESolver
+
+    tok = _tok(decoder__kind="fm").eval()
+    z = tok.encode(_images()).visual.z
+    x0 = torch.randn(3, tok.n_patches, tok.patch_dim, generator=torch.Generator().manual_seed(3))
+    manual = x0.clone()
+    for i in range(4):  # Euler by hand: x += h v(x, t), t = i / 4
+        t = torch.full((3,), i / 4)
+        manual = manual + 0.25 * tok.decoder(z, None, manual, t)
+    via_solver = ODESolver(tok.velocity(z)).sample(x0, 4, method="euler")
+    assert torch.allclose(manual, via_solver, atol=1e-6)
+    from tvclab.models import unpatchify
+
+    decoded = tok.decode(z, steps=4, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(decoded, unpatchify(manual, tok.patch_size, 1, 28).clamp(-1, 1), atol=1e-6)
+
+
+def test_tokenizer_rejects_a_wrong_image_size_clearly():
+    with pytest.raises(ValueError, match=r"\[B, 1, 28, 28\].*image_size=28"):
+        _tok().encode(torch.zeros(2, 1, 32, 32))

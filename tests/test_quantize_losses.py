@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from tvclab import configs, losses
-from tvclab.losses import flow_matching_loss, reconstruction_loss, wgf_dpd_loss
-from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, VectorQuantizer
-from tvclab.train.optim import adamw
+from tvclab.flow import PATH
+from tvclab.losses import reconstruction_loss, wgf_dpd_loss
+from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, VectorQuantizer, prob_ste
+from tvclab.train.optim import build_optimizer
 from tvclab.train.stage1 import Stage1Model
 
 
@@ -16,7 +17,8 @@ def test_vq_is_nearest_unit_code_with_straight_through():
     torch.manual_seed(0)
     vq = VectorQuantizer(16, 5)
     u = torch.randn(2, 3, 5, requires_grad=True)
-    q = vq(u, with_probs=True)
+    q = vq(u)
+    ste = prob_ste(vq.distance_logits(q.latent), 0.5)
     codes = vq.codes()
     assert torch.allclose(codes.norm(dim=-1), torch.ones(16))
     un = F.normalize(u, dim=-1)
@@ -24,8 +26,9 @@ def test_vq_is_nearest_unit_code_with_straight_through():
     assert torch.equal(q.index, dist.argmin(-1))
     assert torch.allclose(vq.distance_logits(u), -dist, atol=1e-5)
     assert torch.allclose(q.z, codes[q.index], atol=1e-6)
-    assert torch.allclose(q.probs, F.softmax(-dist / vq.tau, -1), atol=1e-5)
-    assert torch.allclose(q.onehot.detach(), F.one_hot(q.index, 16).float(), atol=1e-6)
+    assert torch.equal(ste.index, q.index)  # the prob-STE code of WGF-DPD is the nearest code
+    assert torch.allclose(ste.probs, F.softmax(-dist / 0.5, -1), atol=1e-5)
+    assert torch.allclose(ste.onehot.detach(), F.one_hot(q.index, 16).float(), atol=1e-6)
     # straight-through: dz/du equals d(normalize(u))/du
     g = torch.randn_like(q.z)
     (gz,) = torch.autograd.grad(q.z, u, g, retain_graph=True)
@@ -77,12 +80,23 @@ def test_lpips_term_is_dropped_with_one_notice(monkeypatch, capsys):
     assert torch.allclose(total, torch.tensor(0.05 + 0.25 + 0.2)) and parts["lpips"] == 2.0
 
 
-def test_flow_matching_x0_from_v(monkeypatch):
+def test_flow_matching_decoder_objective_recovers_data_from_the_exact_velocity(monkeypatch):
+    """W F.1: LPIPS is taken on the data predicted from v; with the path's exact velocity the prediction is x."""
+    from tvclab.objectives.reconstruction import FlowMatchingReconstruction
+
     monkeypatch.setattr(losses, "_LPIPS_STATE", {"available": False})
-    x, eps, t = torch.randn(4, 6, 5), torch.randn(4, 6, 5), torch.rand(4, 1, 1)
-    xt, v = (1 - t) * x + t * eps, eps - x
-    total, parts = flow_matching_loss(v, v, xt - t * v, x, l2=1.0, lpips=0.1)
-    assert total == 0 and parts["l2"] < 1e-10  # the exact velocity recovers x0 (W F.1: LPIPS on x0 from v)
+    cfg = configs.apply_overrides(configs.get("fm_decoder", "smoke"), ["reconstruction.lpips_weight=0"])
+    model = Stage1Model(cfg, channels=1)
+    obj = model.objectives["reconstruction"]
+    assert isinstance(obj, FlowMatchingReconstruction)
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    rnd = obj.draw(2, 0)
+    from tvclab.models import patchify
+
+    s = PATH.sample(rnd["x0"], patchify(x, 7), rnd["t"])
+    model.tokenizer.decoder.forward = lambda z, keep, x_t, t: s.dx_t  # an oracle decoder
+    out = obj(x, model.tokenizer.encode(x), rnd, model.tokenizer)
+    assert out["fm"] == 0 and out["l2"] < 1e-10
 
 
 def _wgf_hand_gradient(x, W, b, vq, s, weight):
@@ -107,17 +121,19 @@ def test_wgf_dpd_encoder_gradient_is_reconstruction_plus_ste_term():
     B, n, din, d, K, weight = 3, 4, 6, 5, 7, 0.7
     enc = torch.nn.Linear(din, d)
     dec = torch.nn.Linear(d, din)
-    vq = VectorQuantizer(K, d, tau=0.5)
+    vq = VectorQuantizer(K, d)
+    vq.tau = 0.5  # the WGF prob-STE temperature (wgf.tau), read by _wgf_hand_gradient
     x = torch.randn(B, n, din)
     log_q = F.log_softmax(torch.randn(B, n, K), -1)
     log_p = F.log_softmax(torch.randn(B, n, K), -1)
 
     def grads(with_wgf):
         enc.zero_grad()
-        q = vq(enc(x), with_probs=True)
+        q = vq(enc(x))
         loss = F.mse_loss(dec(q.z), x) + q.loss
         if with_wgf:
-            loss = loss + weight * wgf_dpd_loss(q.probs, log_q, log_p)
+            probs = prob_ste(vq.distance_logits(q.latent), vq.tau).probs
+            loss = loss + weight * wgf_dpd_loss(probs, log_q, log_p)
         loss.backward()
         return enc.weight.grad.clone()
 
@@ -128,29 +144,30 @@ def test_wgf_dpd_encoder_gradient_is_reconstruction_plus_ste_term():
 
 
 def test_target_gets_no_gradient_nor_optimizer_state_and_proxy_learns_only_ce():
-    cfg = configs.apply_overrides(configs.get("wartok", "smoke"), ["lpips_weight=0"])
+    cfg = configs.apply_overrides(configs.get("wartok", "smoke"), ["reconstruction.lpips_weight=0"])
     torch.manual_seed(0)
     model = Stage1Model(cfg, channels=1)
-    opt = adamw(model.parameters(), 1e-3, (0.5, 0.95), 0.0)
-    target_ids = {id(p) for p in model.target.parameters()}
-    assert all(not p.requires_grad for p in model.target.parameters())
+    wgf = model.objectives["wgf"]
+    opt = build_optimizer(model.parameters(), cfg.optim)
+    target_ids = {id(p) for p in wgf.target.parameters()}
+    assert all(not p.requires_grad for p in wgf.target.parameters())
     assert not any(id(p) in target_ids for g in opt.param_groups for p in g["params"])
     x = torch.rand(4, 1, 28, 28) * 2 - 1
     out = model(x, {})
     out["loss"].backward()
-    assert all(p.grad is None for p in model.target.parameters())
+    assert all(p.grad is None for p in wgf.target.parameters())
     # the proxy's gradient is exactly that of its cross-entropy on the detached tokens (Algorithm 1 line 7)
-    g_total = [p.grad.clone() for p in model.proxy.parameters()]
+    g_total = [p.grad.clone() for p in wgf.proxy.parameters()]
     model.zero_grad()
     model(x, {})["proxy_ce"].backward()
-    for a, p in zip(g_total, model.proxy.parameters()):
+    for a, p in zip(g_total, wgf.proxy.parameters()):
         assert torch.allclose(a, p.grad, atol=1e-7)
     opt.step()
     assert not any(id(p) in target_ids for p in opt.state)
     # and the WGF term builds no graph through either AR
     out = model(x, {})
     enc_params = list(model.tokenizer.parameters())
-    grads = torch.autograd.grad(out["wgf"], enc_params + list(model.proxy.parameters()), allow_unused=True)
+    grads = torch.autograd.grad(out["wgf"], enc_params + list(wgf.proxy.parameters()), allow_unused=True)
     assert all(g is None or g.abs().sum() == 0 for g in grads[len(enc_params):])
     assert any(g is not None and g.abs().sum() > 0 for g in grads[: len(enc_params)])
 
@@ -169,11 +186,11 @@ def test_wgf_surrogate_on_hard_tokens_is_mean_log_ratio():
 
 def test_prologue_ce_reaches_prologue_tokens_only():
     """Paper P §2: Prob-STE routes the joint AR's CE to the prologue tokens; the visual tokens get none directly."""
-    cfg = configs.apply_overrides(configs.get("baseline_2d", "smoke"), ["n_prologue=3", "prologue_codebook_size=8",
-                                                                        "lpips_weight=0"])
+    cfg = configs.apply_overrides(configs.get("baseline_2d", "smoke"), ["prologue.n=3", "prologue.codebook_size=8",
+                                                                        "reconstruction.lpips_weight=0"])
     torch.manual_seed(0)
     model = Stage1Model(cfg, channels=1)
-    out = model(torch.rand(4, 1, 28, 28) * 2 - 1, {"vis_drop": torch.tensor([True, False, True, False])})
+    out = model(torch.rand(4, 1, 28, 28) * 2 - 1, {"prologue": {"vis_drop": torch.tensor([True, False, True, False])}})
     tok = model.tokenizer
     g_vis, g_pro, g_cb = torch.autograd.grad(out["prologue_ce"], [tok.to_code.weight, tok.to_prologue.weight,
                                                                   tok.quantizer.codebook], allow_unused=True)

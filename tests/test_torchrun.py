@@ -13,7 +13,8 @@ import pytest
 
 from tvclab.io import read_jsonl
 
-ARGS = ["stage1", "--config", "baseline_1d", "--tier", "smoke", "--set", "dataset=synthetic", "tail_dropout_p=0.5"]
+ARGS = ["stage1", "--config", "baseline_1d", "--tier", "smoke", "--set", "data.dataset=synthetic",
+        "decoder.tail_dropout_p=0.5"]
 RTOL, ATOL = 1e-4, 1e-6
 
 

@@ -15,7 +15,7 @@ import torch
 from tvclab import configs, train
 from tvclab.io import read_jsonl
 
-SYN = ["dataset=synthetic"]
+SYN = ["data.dataset=synthetic"]
 
 
 @pytest.fixture
@@ -45,11 +45,29 @@ def test_configs_exist_for_every_name_and_tier():
             cfg = configs.get(name, tier)
             assert cfg.name == name and cfg.tier == tier
     w = configs.get("wartok", "paper")  # W Table 5 / F.1 / authors' code
-    assert (w.image_size, w.patch_size, w.n_tokens, w.codebook_size, w.code_dim) == (32, 4, 64, 1024, 12)
-    assert (w.enc_depth, w.width, w.heads, w.ar_depth, w.proxy_depth, w.target_depth) == (10, 512, 8, 13, 4, 13)
-    assert (w.lr, w.lr_min, w.beta1, w.beta2, w.batch_size) == (1.5e-4, 3e-5, 0.5, 0.95, 512)
-    assert (w.l1_weight, w.l2_weight, w.lpips_weight) == (0.1, 1.0, 0.1)
-    assert configs.get("fm_tail_tied", "cpu").tied_timesteps and configs.get("tail_dropout", "cpu").tail_dropout_p == 0.5
+    t, q = w.tokenizer, w.quantizer
+    assert (w.data.image_size, t.patch_size, t.n_tokens, q.codebook_size, q.code_dim) == (32, 4, 64, 1024, 12)
+    assert (t.enc_depth, t.width, t.heads, w.stage2.ar.depth, w.wgf.proxy.depth, w.wgf.target.depth) == \
+        (10, 512, 8, 13, 4, 13)
+    assert (w.optim.lr, w.optim.lr_min, w.optim.beta1, w.optim.beta2, w.optim.batch_size) == (1.5e-4, 3e-5, 0.5, 0.95, 512)
+    r = w.reconstruction
+    assert (r.l1_weight, r.l2_weight, r.lpips_weight) == (0.1, 1.0, 0.1)
+    assert configs.get("fm_tail_tied", "cpu").decoder.tied_timesteps
+    assert configs.get("tail_dropout", "cpu").decoder.tail_dropout_p == 0.5
+    # presets are per method and tier: P's 2D baseline gets P's ImageNet preset, not W's CIFAR-10 one
+    assert configs.get("baseline_2d", "paper").data.dataset == "imagenet" and w.data.dataset == "cifar10"
+    assert set(configs.PRESETS) == set(configs.NAMES) and all(set(p) == set(configs.TIERS) for p in configs.PRESETS.values())
+
+
+def test_stage_sections_partition_the_config():
+    """Every Config section belongs to exactly one stage or to the runtime: a run's identity comes from the
+    nesting (a new stage's section cannot be mistaken for stage 1)."""
+    sections = [f for f in configs.Config().to_dict() if f not in configs.IDENTITY]
+    owners = {s: [st for st, secs in configs.STAGE_SECTIONS.items() if s in secs] for s in sections}
+    assert all(len(o) == 1 for s, o in owners.items() if s not in configs.RUNTIME_SECTIONS), owners
+    cfg = configs.get("wartok", "cpu")
+    assert "stage2.ar.depth" not in cfg.group("stage1") and "stage2.ar.depth" in cfg.group("stage2")
+    assert "runtime.device" not in cfg.group("sample") and "tokenizer.width" in cfg.group("sample")
 
 
 def test_config_errors_list_the_valid_choices():
@@ -58,19 +76,27 @@ def test_config_errors_list_the_valid_choices():
     with pytest.raises(configs.ConfigError, match="valid tiers"):
         configs.get("wartok", "huge")
     cfg = configs.get("wartok", "cpu")
-    with pytest.raises(configs.ConfigError, match="valid keys: .*codebook_size"):
-        configs.apply_overrides(cfg, ["codebok_size=16"])
-    with pytest.raises(configs.ConfigError, match="expected an int.*valid keys"):
-        configs.apply_overrides(cfg, ["steps=many"])
+    with pytest.raises(configs.ConfigError, match=r"unknown config key 'quantizer.codebok_size'.*quantizer.codebook_size"):
+        configs.apply_overrides(cfg, ["quantizer.codebok_size=16"])
+    with pytest.raises(configs.ConfigError, match=r"unknown config key 'tokenizer.widht'"):
+        configs.apply_overrides(cfg, ["tokenizer.widht=64"])
+    with pytest.raises(configs.ConfigError, match=r"unknown config key 'codebook_size'"):
+        configs.apply_overrides(cfg, ["codebook_size=16"])  # a leaf needs its section
+    with pytest.raises(configs.ConfigError, match=r"unknown config key 'stage2\.ar'"):
+        configs.apply_overrides(cfg, ["stage2.ar=3"])       # a section is not a leaf
+    with pytest.raises(configs.ConfigError, match="expected an int"):
+        configs.apply_overrides(cfg, ["optim.steps=many"])
     with pytest.raises(configs.ConfigError, match="expected a bool"):
-        configs.apply_overrides(cfg, ["tied_timesteps=maybe"])
-    with pytest.raises(configs.ConfigError, match="multiple of log_every"):
-        configs.apply_overrides(cfg, ["ckpt_every=13"])
-    c = configs.apply_overrides(cfg, ["codebook_size=16", "lr=3e-4", "ar_class_cond=true"])
-    assert (c.codebook_size, c.lr, c.ar_class_cond) == (16, 3e-4, True)
-    assert train.default_run_dir(c).name == "wartok__codebook_size-16__lr-0.0003"  # stage-2 keys don't rename it
-    r = _cli(["stage1", "--config", "wartok", "--tier", "smoke", "--set", "bogus=1"], Path("/tmp"))
-    assert r.returncode == 2 and "valid keys:" in r.stderr
+        configs.apply_overrides(cfg, ["decoder.tied_timesteps=maybe"])
+    with pytest.raises(configs.ConfigError, match="multiple of optim.log_every"):
+        configs.apply_overrides(cfg, ["optim.ckpt_every=13"])
+    c = configs.apply_overrides(cfg, ["quantizer.codebook_size=16", "optim.lr=3e-4", "stage2.class_cond=true"])
+    assert (c.quantizer.codebook_size, c.optim.lr, c.stage2.class_cond) == (16, 3e-4, True)
+    assert cfg.quantizer.codebook_size == 256  # overrides copy
+    # stage-2 keys don't rename the stage-1 directory
+    assert train.default_run_dir(c).name == "wartok__quantizer.codebook_size-16__optim.lr-0.0003"
+    r = _cli(["stage1", "--config", "wartok", "--tier", "smoke", "--set", "tokenizer.bogus=1"], Path("/tmp"))
+    assert r.returncode == 2 and "unknown config key 'tokenizer.bogus'" in r.stderr and "tokenizer.width" in r.stderr
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
@@ -81,8 +107,12 @@ def test_smoke_pipeline_through_the_python_api(runs):
         assert (s1 / f).exists(), f
     rows = read_jsonl(s1 / "metrics.jsonl")
     ev = [r for r in rows if r["kind"] == "eval"]
-    assert [r["step"] for r in ev] == [4, 8]
+    assert [r["step"] for r in ev] == [4, 8] and all(r["split"] == "val" for r in ev)  # selection reads val
     assert {"l1", "l2", "psnr", "codes_used", "token_entropy", "wgf_surrogate"} <= set(ev[-1])
+    (test_row,) = [r for r in rows if r["kind"] == "test"]                         # reported numbers: test
+    done = json.loads((s1 / "done.json").read_text())["metrics"]
+    assert test_row["split"] == "test" and done["split"] == "test"
+    assert all(done[k] == test_row[k] for k in ("psnr", "l1", "codes_used"))
     assert 0 <= ev[-1]["token_entropy"] <= torch.log(torch.tensor(32.0))
     assert train.snapshot_steps(s1) == [4, 8]
     assert train.run("stage1", "wartok", "smoke", SYN) == s1  # finished with the same config: returns at once
@@ -104,22 +134,27 @@ def test_smoke_pipeline_through_the_python_api(runs):
     assert train.reconstruct(s1, x).shape == x.shape and tok.n_tokens == 4
     assert torch.equal(train.reconstruct(s1, x, step=8), train.reconstruct(s1, x))  # last snapshot = final
     # stage 2 on an earlier snapshot's tokens (matched-rFID rows, W Table 1): its own directory and token cache
-    s2b = train.run("stage2", "wartok", "smoke", SYN + ["ar_tokenizer_step=4"])
-    assert s2b.name == "stage2__ar_tokenizer_step-4" and (s1 / "tokens_train_step4.pt").exists()
+    s2b = train.run("stage2", "wartok", "smoke", SYN + ["stage2.tokenizer_step=4"])
+    assert s2b.name == "stage2__stage2.tokenizer_step-4" and (s1 / "tokens_train_step4.pt").exists()
     assert train.sample(s2b, 4, seed=0)["images"].shape == (4, 1, 28, 28)
 
 
 def test_flow_matching_2d_and_continuous_methods_run(runs):
-    for name, extra in (("fm_tail_tied", []), ("baseline_2d", []), ("baseline_1d", ["quantizer=none", "kl_weight=0.01"])):
-        d = train.run("stage1", name, "smoke", SYN + ["steps=4", "eval_every=4", "ckpt_every=4"] + extra)
+    for name, extra in (("fm_tail_tied", []), ("baseline_2d", ["prologue.n=2"]),
+                        ("baseline_1d", ["quantizer.kind=none", "quantizer.kl_weight=0.01"])):
+        d = train.run("stage1", name, "smoke", SYN + ["optim.steps=4", "optim.eval_every=4", "optim.ckpt_every=4"] + extra)
         assert json.loads((d / "done.json").read_text())["metrics"]["psnr"] > 0
 
 
 def test_same_seed_same_metrics(runs):
-    over = SYN + ["decoder=fm", "tail_dropout_p=0.5", "steps=4", "eval_every=4", "ckpt_every=4"]
+    over = SYN + ["decoder.kind=fm", "decoder.tail_dropout_p=0.5", "optim.steps=4", "optim.eval_every=4",
+                  "optim.ckpt_every=4"]
     a = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "a")
     b = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "b")
     assert read_jsonl(a / "metrics.jsonl") == read_jsonl(b / "metrics.jsonl")
+    c = train.run("stage1", "baseline_1d", "smoke", over + ["seed=1"])
+    assert "__seed-1__" in c.name  # another seed: its own run directory
+    assert read_jsonl(c / "metrics.jsonl") != read_jsonl(a / "metrics.jsonl")
 
 
 def test_registered_stage_joins_the_cli_api(runs):
@@ -141,8 +176,8 @@ def test_registered_stage_joins_the_cli_api(runs):
 
 def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
     """SIGKILL after the first checkpoint, --resume, and the final metrics equal an uninterrupted run's (CPU)."""
-    args = ["stage1", "--config", "wartok", "--tier", "smoke", "--set", *SYN, "steps=120", "log_every=4",
-            "eval_every=40", "ckpt_every=8", "tail_dropout_p=0.5"]
+    args = ["stage1", "--config", "wartok", "--tier", "smoke", "--set", *SYN, "optim.steps=120", "optim.log_every=4",
+            "optim.eval_every=40", "optim.ckpt_every=8", "decoder.tail_dropout_p=0.5"]
     ref = _cli([*args, "--out", str(tmp_path / "ref")], tmp_path)
     assert ref.returncode == 0, ref.stderr
     out = tmp_path / "killed"
@@ -166,16 +201,16 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path):
 
 
 def test_resume_with_another_config_fails_clearly(runs):
-    d = train.run("stage1", "baseline_1d", "smoke", SYN + ["steps=2", "eval_every=2"], out=runs / "r")
-    with pytest.raises(train.RunConflictError, match="codebook_size: 32 in the directory vs 16 now"):
-        train.run("stage1", "baseline_1d", "smoke", SYN + ["steps=2", "eval_every=2", "codebook_size=16"], out=d,
-                  resume=True)
+    over = SYN + ["optim.steps=2", "optim.eval_every=2"]
+    d = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "r")
+    with pytest.raises(train.RunConflictError, match="quantizer.codebook_size: 32 in the directory vs 16 now"):
+        train.run("stage1", "baseline_1d", "smoke", over + ["quantizer.codebook_size=16"], out=d, resume=True)
 
 
 # ------------------------------------------------------------------------------------------------ clear errors
 
 def test_truncated_checkpoint_names_the_file(runs):
-    over = SYN + ["steps=4", "eval_every=4", "ckpt_every=2"]
+    over = SYN + ["optim.steps=4", "optim.eval_every=4", "optim.ckpt_every=2"]
     d = train.run("stage1", "baseline_1d", "smoke", over, out=runs / "t")
     (d / "done.json").unlink()
     data = (d / "ckpt.pt").read_bytes()
@@ -189,10 +224,10 @@ def test_truncated_checkpoint_names_the_file(runs):
 
 def test_stage2_without_stage1_names_path_and_command(runs):
     with pytest.raises(train.StageMissingError) as e:
-        train.run("stage2", "wartok", "smoke", SYN + ["codebook_size=16"], out=runs / "none")
+        train.run("stage2", "wartok", "smoke", SYN + ["quantizer.codebook_size=16"], out=runs / "none")
     msg = str(e.value)
     assert str(runs / "none") in msg and "python -m tvclab.train stage1 --config wartok --tier smoke" in msg
-    assert "--set codebook_size=16" in msg
+    assert "--set quantizer.codebook_size=16" in msg
 
 
 def test_missing_data_gives_the_fix(tmp_path, monkeypatch):
@@ -200,6 +235,7 @@ def test_missing_data_gives_the_fix(tmp_path, monkeypatch):
     empty.mkdir()
     env = _env(tmp_path) | {"TVCLAB_OFFLINE": "1", "TVCLAB_DATA": str(empty), "TVCLAB_DOWNLOAD_ROOT": str(empty)}
     r = subprocess.run([sys.executable, "-m", "tvclab.train", "stage1", "--config", "baseline_1d", "--tier", "smoke",
-                        "--set", "dataset=cifar10", "image_size=32", "patch_size=4", f"data_root={empty}"],
+                        "--set", "data.dataset=cifar10", "data.image_size=32", "tokenizer.patch_size=4",
+                        f"runtime.data_root={empty}"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "CIFAR-10 not found" in r.stderr and "Traceback" not in r.stderr

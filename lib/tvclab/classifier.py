@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from . import data
 from .io import atomic_torch_save
 
-ARCH_VERSION = 1  # bump when DataClassifier changes, so old checkpoints are not reused
+ARCH_VERSION = 2  # bump when DataClassifier or its training changes, so old checkpoints are not reused
+# 2: trained by the suite's fit loop (warm-up 10% + cosine to 0, "classifier" random stream) on the training rest
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ClassifierConfig:
     feature_dim: int = 128  # penultimate features (the FD-clf feature space)
     steps: int = 1500  # ~3.2 epochs of Fashion-MNIST at batch 128
     batch_size: int = 128
-    lr: float = 2e-3  # AdamW peak, cosine to 0
+    lr: float = 2e-3  # AdamW peak, 10% linear warm-up, cosine to 0
     weight_decay: float = 1e-4
     seed: int = 0
 
@@ -115,33 +116,33 @@ def accuracy(model: DataClassifier, images: torch.Tensor, labels: torch.Tensor, 
     return correct / len(labels)
 
 
+def optim_config(config: ClassifierConfig):
+    """The classifier's training as the suite's ``OptimConfig`` (one loop, ``tvclab.train.loop.fit``)."""
+    from .configs import OptimConfig
+
+    return OptimConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, lr_min=0.0,
+                       schedule="cosine", warmup_steps=max(1, config.steps // 10), optimizer="adamw", beta1=0.9,
+                       beta2=0.999, weight_decay=config.weight_decay, log_every=50, eval_every=config.steps,
+                       ckpt_every=config.steps)
+
+
 def train_classifier(config: ClassifierConfig, root=None, progress: bool = True) -> DataClassifier:
     """Train ``config`` deterministically (seeded init and batch order), store it atomically, return it (eval mode)."""
-    from tqdm.auto import tqdm
+    from .train.batches import Batches
+    from .train.loop import fit
 
     torch.manual_seed(config.seed)
     train = data.load(config.dataset, "train", root=root)
     test = data.load(config.dataset, "test", root=root)
     model = DataClassifier(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(config.seed)
-    order = torch.empty(0, dtype=torch.long)
+    batches = Batches(train, config.batch_size, config.seed)
+
+    def step_fn(step: int) -> dict:
+        x, y = batches.fetch(step, "cpu")
+        return {"loss": F.cross_entropy(model(x), y)}
+
     t0 = time.perf_counter()
-    model.train()
-    bar = tqdm(range(config.steps), desc=f"classifier {config.dataset}", disable=not progress, mininterval=2)
-    for step in bar:
-        if len(order) < config.batch_size:  # a fresh permutation per epoch
-            order = torch.cat([order, torch.randperm(len(train), generator=g)])
-        idx, order = order[: config.batch_size], order[config.batch_size :]
-        x, y = train.batch(idx)
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+    fit(model, step_fn, optim_config(config), desc=f"classifier {config.dataset}", progress=progress)
     seconds = time.perf_counter() - t0
     test_x, test_y = test.tensors()
     acc = accuracy(model, test_x, test_y)

@@ -12,6 +12,14 @@ Names (SPEC "Data"):
 - ``synthetic`` — a seeded *generated stand-in* (C=1, 28x28, 10 classes) for tests and for machines where neither
   real source works. It is not a data set of real images; every instance says so in ``.source``.
 
+Splits (SPEC "Evaluation protocol"): ``test`` is the official test split (ImageNet: its ``val/`` folder);
+``val`` is a fixed validation split carved from the official training split by a seeded permutation
+(``VAL_SEED``) of ``val_size(name, n)`` images (``VAL_SIZE``: 5000 for Fashion-MNIST and CIFAR-10, 10000 for
+ImageNet, 10% for the stand-in; never more than 10% of the official training split, so the small files that tests
+write still get a split); ``train`` is the training rest, disjoint from ``val``. Every choice (hyperparameters,
+snapshots, early stopping) reads ``val``; reported numbers come from ``test``. ``validation_split(name)`` is the
+record for results.json.
+
 Where files are looked for: the ``root`` argument, then ``$TVCLAB_DATA``, then (Fashion-MNIST only) the Debian path
 ``/usr/share/datasets/fashion-mnist/``, then torchvision's downloader into ``~/.cache/tvclab/data`` when a network
 is available. When none has the files, a ``ValueError`` says what to run.
@@ -19,6 +27,7 @@ is available. When none has the files, a ``ValueError`` says what to run.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import pickle
 import socket
@@ -27,10 +36,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 DATASETS = ("fashion_mnist", "cifar10", "imagenet", "synthetic")
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
+_SPLIT_MEANING = ("train (the training rest), val (carved from the official training split), "
+                  "test (the official test split)")
+
+VAL_SEED = 0  # seed of the permutation that carves val out of the official training split
+# Validation images per data set: a count, or None for 10% (the stand-in). Capped at 10% of the official training
+# split, so that small files (the tests') still carve a split.
+VAL_SIZE = {"fashion_mnist": 5000, "cifar10": 5000, "imagenet": 10000, "synthetic": None}
+OFFICIAL_TRAIN_SIZE = {"fashion_mnist": 60000, "cifar10": 50000, "imagenet": 1281167, "synthetic": 6000}
 
 _CHANNELS = {"fashion_mnist": 1, "cifar10": 3, "imagenet": 3, "synthetic": 1}
 _NATIVE_SIZE = {"fashion_mnist": 28, "cifar10": 32, "imagenet": None, "synthetic": 28}
@@ -69,34 +86,80 @@ def num_classes(name: str) -> int:
 def load(name: str, split: str, root: str | os.PathLike | None = None, image_size: int | None = None) -> Dataset:
     """The data set ``name`` / ``split`` as ``(image float32 [C,H,W] in [-1, 1], label int)`` pairs.
 
-    ``image_size`` None keeps the native size; Fashion-MNIST / the stand-in at 32 are padded with -1 (background).
+    ``split``: "train" (the training rest), "val" (carved from the official training split, see
+    ``validation_split``) or "test". ``image_size`` None keeps the native size; Fashion-MNIST / the stand-in at 32
+    are padded with -1 (background).
     """
     name = _check_name(name)
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r} for {name}; use one of {', '.join(SPLITS)}")
+        raise ValueError(f"unknown split {split!r} for {name}; valid splits: {_SPLIT_MEANING}")
     image_size = _check_image_size(name, image_size)
     if name == "imagenet":
         return _imagenet(split, root, image_size)
+    official = "test" if split == "test" else "train"
     if name == "fashion_mnist":
-        images, labels, source = _fashion_mnist_arrays(split, root)
+        images, labels, source = _fashion_mnist_arrays(official, root)
     elif name == "cifar10":
-        images, labels, source = _cifar10_arrays(split, root)
+        images, labels, source = _cifar10_arrays(official, root)
     else:
-        images, labels, source = _synthetic_arrays(split)
-    return ImageTensorDataset(images, labels, image_size=image_size, name=name, split=split, source=source)
+        images, labels, source = _synthetic_arrays(official)
+    if split == "test":
+        return ImageTensorDataset(images, labels, image_size=image_size, name=name, split=split, source=source)
+    n_official = len(labels)
+    idx = carve_validation(name, n_official)[split]
+    images, labels = _cached(("carved", name, source, split, n_official), lambda: (images[idx], labels[idx]))
+    return ImageTensorDataset(images, labels, image_size=image_size, name=name, split=split, source=source,
+                              indices=idx, validation=validation_split(name, n_official))
+
+
+def val_size(name: str, n_train: int) -> int:
+    """Validation images carved from an official training split of ``n_train`` images: ``VAL_SIZE[name]``
+    (10% where it is None), never more than 10% of ``n_train``."""
+    tenth = int(round(0.1 * n_train))
+    count = VAL_SIZE[_check_name(name)]
+    return tenth if count is None else min(count, tenth)
+
+
+def carve_validation(name: str, n_train: int) -> dict[str, torch.Tensor]:
+    """Positions in the official training split (``n_train`` images) of ``"val"`` and ``"train"`` (the rest),
+    each sorted ascending: the first ``val_size`` entries of a permutation seeded with ``VAL_SEED`` go to val."""
+    perm = torch.from_numpy(np.random.default_rng(VAL_SEED).permutation(n_train))
+    n_val = val_size(name, n_train)
+    return {"val": perm[:n_val].sort().values, "train": perm[n_val:].sort().values}
+
+
+def validation_split(name: str, n_train: int | None = None) -> dict:
+    """How ``val`` is carved, for results.json: size, seed, carved_from, n_train_rest, the official training count
+    (``n_train``, default the documented one) and a SHA-256 of the validation positions (it changes if the split does).
+    """
+    name = _check_name(name)
+    n_train = OFFICIAL_TRAIN_SIZE[name] if n_train is None else int(n_train)
+    val = carve_validation(name, n_train)["val"]
+    return {"dataset": name, "size": len(val), "seed": VAL_SEED, "carved_from": "train",
+            "n_train_rest": n_train - len(val), "n_train_official": n_train, "size_rule": _size_rule(name),
+            "val_indices_sha256": hashlib.sha256(val.numpy().astype("<i8").tobytes()).hexdigest()}
+
+
+def _size_rule(name: str) -> str:
+    count = VAL_SIZE[name]
+    return ("10% of the official training split" if count is None else
+            f"{count} images (at most 10% of the official training split)")
 
 
 class ImageTensorDataset(Dataset):
     """uint8 images held in memory, turned into [-1, 1] floats (and padded / resized) item by item.
 
     ``.tensors()`` gives the whole split as one float batch (for metrics); ``.source`` says where it came from.
+    For ``train`` / ``val``, ``.indices`` are the images' positions in the official training split and
+    ``.validation`` is ``validation_split(name, n_official)``; both are None for ``test``.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, image_size: int, name: str, split: str,
-                 source: str):
+                 source: str, indices: torch.Tensor | None = None, validation: dict | None = None):
         assert images.dtype == torch.uint8 and images.ndim == 4, "images: uint8 [N, C, H, W]"
         self.images, self.labels = images, labels
         self.image_size, self.name, self.split, self.source = image_size, name, split, source
+        self.indices, self.validation = indices, validation
         self.channels = images.shape[1]
         self.targets = labels  # torchvision's attribute name, for code that expects it
 
@@ -286,7 +349,7 @@ def _imagenet(split: str, root, image_size: int) -> Dataset:
     import torchvision.transforms as T
     from torchvision.datasets import ImageFolder
 
-    sub = {"train": "train", "test": "val"}[split]
+    sub = {"train": "train", "val": "train", "test": "val"}[split]
     cands = [d / "imagenet" / sub for d in _data_dirs(root)] + [d / sub for d in _data_dirs(root)]
     folder = next((c for c in cands if c.is_dir()), None)
     if folder is None:
@@ -295,6 +358,12 @@ def _imagenet(split: str, root, image_size: int) -> Dataset:
                          "(or <DIR>/imagenet/{sub}/...) exists, one subfolder per class.")
     tf = T.Compose([T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
     ds = ImageFolder(str(folder), transform=tf, loader=_rgb)
+    if split == "test":
+        ds.indices, ds.validation = None, None
+    else:  # val / train rest: a fixed subset of the official train/ folder (too big to hold in memory)
+        validation = validation_split("imagenet", len(ds))
+        ds = Subset(ds, carve_validation("imagenet", len(ds))[split].tolist())  # .indices: official positions
+        ds.validation = validation
     ds.name, ds.split, ds.source, ds.channels, ds.image_size = "imagenet", split, str(folder), 3, image_size
     return ds
 

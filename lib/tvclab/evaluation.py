@@ -1,73 +1,169 @@
-"""Evaluating finished runs: rFID / gFID (or their FD-clf substitute), gLoss, code statistics.
+"""The evaluation protocol every notebook uses (SPEC "Evaluation protocol").
 
-The numbers of paper W Tables 1 and 3 (and of later notebooks' tables) for one run directory. Each Fréchet number
-is returned with the metric it is (``fid`` or ``fd_clf``), its reference set and its N (SPEC "FID conventions").
+- **Splits.** Selections (hyperparameters, snapshots, early stopping) read the validation split that
+  ``tvclab.data`` carves from the training split; reported numbers come from the test split. Stage 1 and 2 log
+  validation rows while training and one ``test`` row at the end (``test_metrics``).
+- **Fréchet numbers** (``frechet``, ``rfid``, ``gfid``) come with their metric (``fid`` or the labelled ``fd_clf``),
+  reference set, N and a bootstrap interval over samples.
+- **Rows across seeds.** ``table_row`` trains (or reuses: a finished run directory returns at once) one table row
+  for every seed, evaluates each seed's runs with the notebook's ``evaluate`` function and summarises every metric
+  with mean, standard deviation and a bootstrap interval over seeds (``tvclab.stats``). Verdicts come from
+  ``tvclab.claims``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import torch
 
-from . import data
+from . import data, stats
 from .io import read_jsonl
+
+BOOTSTRAP = 100  # resamples of a Fréchet number's interval over samples
 
 
 def reference_images(dataset: str, split: str, n: int, image_size: int | None = None, root=None) -> torch.Tensor:
-    """The first ``n`` images of ``split`` as a [n, C, H, W] tensor in [-1, 1] (a fixed evaluation set)."""
+    """The first ``n`` images of ``split`` ("train", "val" or "test") as [n, C, H, W] in [-1, 1] (a fixed set)."""
     ds = data.load(dataset, split, root=root, image_size=image_size)
     if n > len(ds):
         raise ValueError(f"asked for {n} {split} images of {dataset}, which has {len(ds)}")
-    return torch.stack([ds[i][0] for i in range(n)])
+    return ds.tensors(n)[0] if hasattr(ds, "tensors") else torch.stack([ds[i][0] for i in range(n)])
 
 
-def frechet(real: torch.Tensor, fake: torch.Tensor, dataset: str, classifier_config=None) -> dict:
-    """The Fréchet distance of ``fake`` against ``real`` at N = len(real): ``{"value", "metric", "n", "features"}``.
+def frechet(real: torch.Tensor, fake: torch.Tensor, dataset: str, classifier_config=None,
+            bootstrap: int = BOOTSTRAP) -> dict:
+    """The Fréchet distance of ``fake`` against ``real`` at N = len(real): ``{"value", "lo", "hi", "metric", "n",
+    "features"}``; (lo, hi) is a 95% bootstrap interval over samples (``bootstrap`` resamples; 0: none).
 
     Inception FID when torch-fidelity's weights are cached, else FD-clf (labelled so; tvclab.metrics) in the
     features of the classifier ``classifier_config`` describes (default: the data set's standard one)."""
     from .metrics import fid
 
-    out = fid(real, fake, dataset, n=len(real), classifier_config=classifier_config)
-    return {"value": float(out[out["metric"]]), "metric": out["metric"], "n": int(out["n_real"]),
-            "features": out["features"]}
+    out = fid(real, fake, dataset, n=len(real), classifier_config=classifier_config, bootstrap=bootstrap)
+    m = out["metric"]
+    return {"value": float(out[m]), "lo": out.get(f"{m}_lo"), "hi": out.get(f"{m}_hi"), "metric": m,
+            "n": int(out["n_real"]), "features": out["features"]}
 
 
 def rfid(run_dir: str | Path, real: torch.Tensor, dataset: str, step: int | None = None, seed: int = 0,
-         classifier_config=None) -> dict:
-    """Reconstruction Fréchet distance: reconstructions of ``real`` against ``real`` itself (same images)."""
+         classifier_config=None, bootstrap: int = BOOTSTRAP) -> dict:
+    """Reconstruction Fréchet distance: reconstructions of ``real`` against ``real`` itself (same images), and
+    their PSNR."""
+    from .metrics import psnr
     from .train import reconstruct
 
     recon = reconstruct(run_dir, real, seed=seed, step=step)
-    out = frechet(real, recon, dataset, classifier_config)
-    out["psnr"] = float(_psnr(real, recon))
+    out = frechet(real, recon, dataset, classifier_config, bootstrap)
+    out["psnr"] = float(psnr(recon, real))
     return out
 
 
-def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0,
-         classifier_config=None) -> tuple[dict, torch.Tensor]:
-    """Generation Fréchet distance of len(real) AR samples (fixed ``seed``) against ``real``; returns (metrics, samples)."""
+def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0, classifier_config=None,
+         bootstrap: int = BOOTSTRAP) -> tuple[dict, torch.Tensor]:
+    """Generation Fréchet distance of len(real) AR samples (fixed ``seed``) against ``real``; returns (metrics,
+    samples)."""
     from .train import sample
 
     images = sample(stage2_dir, len(real), seed=seed, progress=False)["images"]
-    return frechet(real, images, dataset, classifier_config), images
-
-
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    from .metrics import psnr
-
-    return float(psnr(a, b))
+    return frechet(real, images, dataset, classifier_config, bootstrap), images
 
 
 def metrics_rows(run_dir: str | Path, kind: str | None = None) -> list[dict]:
-    """Rows of a run's ``metrics.jsonl`` (optionally only those with ``kind``, e.g. "eval")."""
-    rows = read_jsonl(Path(run_dir) / "metrics.jsonl")
+    """Rows of a run's metrics log (optionally only those with ``kind``: "train", "eval" (validation), "test")."""
+    from .train import artifacts
+
+    rows = read_jsonl(artifacts.metrics(run_dir))
     return [r for r in rows if kind is None or r.get("kind") == kind]
 
 
-def final_eval(run_dir: str | Path) -> dict:
-    """The last evaluation row of a run."""
-    rows = metrics_rows(run_dir, "eval")
+def validation_rows(run_dir: str | Path) -> list[dict]:
+    """The validation evaluations logged during training (what selections read)."""
+    return metrics_rows(run_dir, "eval")
+
+
+def test_metrics(run_dir: str | Path) -> dict:
+    """The test-split evaluation a finished stage logged at its end (what tables report)."""
+    rows = metrics_rows(run_dir, "test")
     if not rows:
-        raise ValueError(f"{run_dir} has no evaluation rows in metrics.jsonl; is the run finished?")
+        raise ValueError(f"{run_dir} has no test row in its metrics log; is the run finished?")
     return rows[-1]
+
+
+# ------------------------------------------------------------------------------------------------ rows x seeds
+
+@dataclass
+class SeedRuns:
+    """One seed's run directories of a table row."""
+    seed: int
+    stage1: Path
+    stage2: Path | None
+    config: object
+
+
+@dataclass
+class Row:
+    """A table row across seeds: the runs, each seed's metrics and their summaries."""
+    name: str
+    sets: list[str]
+    runs: list[SeedRuns]
+    per_seed: list[dict] = field(default_factory=list)
+    summary: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.runs]
+
+    def values(self, metric: str) -> list[float]:
+        return [m[metric] for m in self.per_seed]
+
+    def mean(self, metric: str) -> float:
+        return self.summary[metric]["mean"]
+
+
+def seed_sets(sets: Sequence[str], seed: int) -> list[str]:
+    return [s for s in sets if not s.startswith("seed=")] + [f"seed={seed}"]
+
+
+def train_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[int] = (0,),
+              stages: Sequence[str] = ("stage1", "stage2"), resume: bool = True) -> list[SeedRuns]:
+    """Train (or reuse) ``stages`` of config ``name`` with ``sets`` for every seed; one run directory per seed."""
+    from . import configs, train
+
+    out = []
+    for seed in seeds:
+        s = seed_sets(sets, seed)
+        dirs = {st: train.run(st, name, tier, s, resume=resume) for st in stages}
+        out.append(SeedRuns(seed, dirs["stage1"], dirs.get("stage2"),
+                            configs.apply_overrides(configs.get(name, tier), s)))
+    return out
+
+
+def summarize_metrics(per_seed: Sequence[dict]) -> dict[str, dict]:
+    """``stats.summarize`` of every numeric metric the seeds share."""
+    keys = [k for k in per_seed[0] if all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool)
+                                          for m in per_seed)]
+    return {k: stats.summarize([float(m[k]) for m in per_seed]) for k in keys}
+
+
+def table_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[int] = (0,),
+              evaluate: Callable[[SeedRuns], dict] | None = None, stages: Sequence[str] = ("stage1", "stage2"),
+              resume: bool = True) -> Row:
+    """Train (or reuse) and evaluate one table row across ``seeds``.
+
+    ``evaluate(seed_runs) -> {metric: number}`` computes one seed's numbers (on the test split); the default reads
+    the test rows the stages logged (stage-1 metrics as is, stage-2 ``gloss`` / ``top1``)."""
+    runs = train_row(name, tier, sets, seeds, stages, resume)
+    evaluate = evaluate or default_metrics
+    per_seed = [{"seed": r.seed, **evaluate(r)} for r in runs]
+    return Row(name, list(sets), runs, per_seed, summarize_metrics([{k: v for k, v in m.items() if k != "seed"}
+                                                                  for m in per_seed]))
+
+
+def default_metrics(r: SeedRuns) -> dict:
+    out = {k: v for k, v in test_metrics(r.stage1).items() if k not in ("kind", "step", "split")}
+    if r.stage2 is not None:
+        t2 = test_metrics(r.stage2)
+        out.update({"gloss": t2["gloss"], "top1": t2["top1"]})
+    return out

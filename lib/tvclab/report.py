@@ -70,10 +70,19 @@ def save_table(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike, na
     return md
 
 
-def save_results(results: Mapping[str, Any], out_dir: str | os.PathLike) -> Path:
-    """Write ``results.json`` (every number the notebook computed), atomically, keys sorted."""
+def save_results(results: Mapping[str, Any], out_dir: str | os.PathLike,
+                 provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write ``results.json`` (every number the notebook computed), atomically, keys sorted.
+
+    Floats in ``results`` are rounded (``_clean``); ``provenance`` (``tvclab.provenance.collect(...)``) is stored
+    as is under the key "provenance"."""
+    out = _clean(results)
+    if provenance is not None:
+        if "provenance" in out:
+            raise ValueError("results already holds a 'provenance' key; pass it only as provenance=")
+        out["provenance"] = dict(provenance)
     d = out_path(out_dir)
-    return atomic_write_json(d / "results.json", _clean(results))
+    return atomic_write_json(d / "results.json", out)
 
 
 def load_results(out_dir: str | os.PathLike) -> dict:

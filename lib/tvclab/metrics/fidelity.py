@@ -7,7 +7,9 @@ Without them, the same torch-fidelity machinery runs on a registered extractor t
 (``tvclab.classifier``) and the keys say so: ``fd_clf``, ``kd_clf_*``, ``precision_clf`` ...; never ``fid``. IS
 needs Inception's ImageNet logits and is left out on that path. The reason is printed once per process.
 
-Both paths compute the Fréchet distance with the one ``frechet_distance`` of ``tvclab.metrics.frechet``.
+Both paths compute the Fréchet distance with the one ``frechet_distance`` of ``tvclab.metrics.frechet``; with
+``bootstrap=B > 0`` both add its interval over samples (``frechet_bootstrap``) as ``fid_lo`` / ``fid_hi`` or
+``fd_clf_lo`` / ``fd_clf_hi``.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from .frechet import feature_statistics, frechet_distance
+from .frechet import feature_statistics, frechet_bootstrap, frechet_distance
 
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 VGG16_WEIGHTS = "vgg16-397923af.pth"
@@ -144,7 +146,8 @@ def _extract(images: torch.Tensor, extractor: str, layers: list[str], rgb: bool,
 
 def generation_metrics(real, fake, dataset: str = "fashion_mnist", n: int | None = None, *, features: str | None = None,
                        classifier=None, classifier_config=None, isc: bool = True, kid: bool = True, prc: bool = True,
-                       batch_size: int = 200, device: str | None = None, progress: bool = False) -> dict:
+                       batch_size: int = 200, device: str | None = None, progress: bool = False,
+                       bootstrap: int = 0, bootstrap_seed: int = 0) -> dict:
     """FID / IS / KID / precision-recall of ``fake`` against ``real`` via torch-fidelity, or the labelled substitute.
 
     real, fake: tensors [N,C,H,W] in [-1,1] or Datasets; the first ``n`` of each are used (default: the smaller
@@ -154,6 +157,9 @@ def generation_metrics(real, fake, dataset: str = "fashion_mnist", n: int | None
       InceptionUnavailableError) or "classifier" (FD-clf without trying Inception).
     classifier / classifier_config: the ``tvclab.classifier`` model or config for ``dataset`` (default: the cached
       default one, trained with a notice when missing).
+    bootstrap: resamples for the Fréchet distance's interval over samples (0: none; 100 is usual); when > 0 the
+      dict gains ``<metric>_lo``, ``<metric>_hi`` (``fid_lo`` / ``fd_clf_lo`` ...), ``<metric>_level`` and
+      ``n_boot`` (see ``frechet_bootstrap``; seeded by ``bootstrap_seed``).
     Returns a flat dict: metric values, ``metric`` ("fid" or "fd_clf"), ``features``, ``reference``, ``n_real``,
     ``n_fake``, and on the substitute path ``notice``.
     """
@@ -168,7 +174,10 @@ def generation_metrics(real, fake, dataset: str = "fashion_mnist", n: int | None
     features = features or os.environ.get(FEATURES_ENV, "auto")
     if features not in ("auto", "inception", "classifier"):
         raise ValueError(f"features must be 'auto', 'inception' or 'classifier', got {features!r}")
-    opts = dict(cuda=cuda, batch_size=batch_size, progress=progress)
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0 or bootstrap == 1:
+        raise ValueError(f"bootstrap must be 0 (no interval) or an int >= 2 resamples (100 is usual), "
+                         f"got {bootstrap!r}")
+    opts = dict(cuda=cuda, batch_size=batch_size, progress=progress, bootstrap=(bootstrap, bootstrap_seed))
     reason = None
     if features != "classifier":
         try:
@@ -184,7 +193,8 @@ def generation_metrics(real, fake, dataset: str = "fashion_mnist", n: int | None
 
 def fid(real, fake, dataset: str = "fashion_mnist", n: int | None = None, **kwargs) -> dict:
     """Only the Fréchet distance: ``{"fid": ...}`` with Inception, else ``{"fd_clf": ...}``; plus ``metric``,
-    ``features``, ``n_real``, ``n_fake``. Read the value as ``out[out["metric"]]``."""
+    ``features``, ``n_real``, ``n_fake``. Read the value as ``out[out["metric"]]``; with ``bootstrap=B`` its
+    interval as ``out[out["metric"] + "_lo"]`` / ``"_hi"``."""
     return generation_metrics(real, fake, dataset, n, isc=False, kid=False, prc=False, **kwargs)
 
 
@@ -192,7 +202,18 @@ class InceptionUnavailableError(RuntimeError):
     """torch-fidelity's Inception weights are neither cached nor downloadable."""
 
 
-def _inception_metrics(real, fake, isc, kid, prc, allow_download, cuda, batch_size, progress) -> dict:
+def _frechet(f_real, f_fake, key: str, bootstrap: tuple[int, int], progress: bool) -> dict:
+    """``{key: FD}``, plus ``key_lo``, ``key_hi``, ``key_level`` and ``n_boot`` when ``bootstrap = (B, seed)`` has
+    B > 0."""
+    n_boot, seed = bootstrap
+    if not n_boot:
+        return {key: frechet_distance(*feature_statistics(f_real), *feature_statistics(f_fake))}
+    b = frechet_bootstrap(f_real, f_fake, n_boot=n_boot, seed=seed, progress=progress)
+    return {key: b["value"], f"{key}_lo": b["lo"], f"{key}_hi": b["hi"], f"{key}_level": b["level"],
+            "n_boot": b["n_boot"]}
+
+
+def _inception_metrics(real, fake, isc, kid, prc, allow_download, cuda, batch_size, progress, bootstrap) -> dict:
     from ..data import network_available
 
     weights = inception_weights_path()
@@ -210,8 +231,7 @@ def _inception_metrics(real, fake, isc, kid, prc, allow_download, cuda, batch_si
                                         f"place {INCEPTION_WEIGHTS} in {hub_checkpoints()}") from e
     n = len(real)
     out = {"metric": "fid", "features": "inception-v3-compat pool3 (torch-fidelity)", "reference": FID_REFERENCE,
-           "n_real": n, "n_fake": n,
-           "fid": frechet_distance(*feature_statistics(f_real["2048"]), *feature_statistics(f_fake["2048"]))}
+           "n_real": n, "n_fake": n, **_frechet(f_real["2048"], f_fake["2048"], "fid", bootstrap, progress)}
     if isc:  # Salimans et al. 2016, torch-fidelity's split estimate
         from torch_fidelity.metric_isc import isc_featuresdict_to_metric
 
@@ -233,7 +253,7 @@ def _inception_metrics(real, fake, isc, kid, prc, allow_download, cuda, batch_si
 
 
 def _classifier_metrics(real, fake, dataset, classifier, classifier_config, kid, prc, reason, cuda, batch_size,
-                        progress) -> dict:
+                        progress, bootstrap) -> dict:
     from ..classifier import ClassifierConfig, load_classifier
 
     if classifier is None:
@@ -253,7 +273,7 @@ def _classifier_metrics(real, fake, dataset, classifier, classifier_config, kid,
     out = {"metric": "fd_clf", "features": f"{name} penultimate ({f_real.shape[1]}-d, test accuracy "
                                           f"{getattr(classifier, 'test_accuracy', float('nan')):.4f})",
            "reference": FD_CLF_REFERENCE, "n_real": n, "n_fake": n, "notice": reason,
-           "fd_clf": frechet_distance(*feature_statistics(f_real), *feature_statistics(f_fake))}
+           **_frechet(f_real, f_fake, "fd_clf", bootstrap, progress)}
     if kid:
         out.update(_kid(f_real, f_fake, "kd_clf"))
     if prc:
@@ -295,4 +315,7 @@ def fd_clf_floor(dataset: str = "fashion_mnist", n: int = 5000, classifier=None,
     b = test.batch(torch.randperm(len(test), generator=g)[:n])[0]
     out = generation_metrics(a, b, dataset, n, features="classifier", classifier=classifier,
                              classifier_config=classifier_config, isc=False, kid=False, prc=False, **kwargs)
-    return {"fd_clf_floor": out["fd_clf"], "n": n, "features": out["features"]}
+    floor = {"fd_clf_floor": out["fd_clf"], "n": n, "features": out["features"]}
+    if "fd_clf_lo" in out:  # bootstrap=B was passed through
+        floor.update(fd_clf_floor_lo=out["fd_clf_lo"], fd_clf_floor_hi=out["fd_clf_hi"], n_boot=out["n_boot"])
+    return floor
