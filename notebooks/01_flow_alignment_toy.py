@@ -7,20 +7,21 @@
 # checks the idea where everything can be seen and the true density is known: 1000 free 2D points, a
 # mixture of five Gaussians as the target (Fig. 3), and five more shapes in App. B (Figs. 5 and 6).
 #
-# This notebook reproduces those figures with `tvclab.flows` and `tvclab.toy`, and checks the paper's three
-# qualitative claims with numbers: the latents end in high-likelihood regions (a), the alignment-loss
-# landscape mirrors the NLL surface (b), and loss and true NLL fall together, strongly correlated (c). It also
-# measures the cost claim (§1, §4.3): one alignment-loss evaluation against one exact ODE log-likelihood.
+# This notebook reproduces those figures with `tvclab.flow` (the suite's flow-matching core) and `tvclab.toy`,
+# and checks the paper's three qualitative claims with numbers: the latents end in high-likelihood regions (a),
+# the alignment-loss landscape mirrors the NLL surface (b), and loss and true NLL fall together, strongly
+# correlated (c). It also measures the cost claim (§1, §4.3): one alignment-loss evaluation against one exact
+# ODE log-likelihood.
 
 # %% tags=["parameters"]
-tier: str = "cpu"  # smoke | cpu | paper (paper: App. C.1 settings, flows trained by python -m tvclab.flows)
+tier: str = "cpu"  # smoke | cpu | paper (paper: App. C.1 settings, flows trained by python -m tvclab.flow train-toy)
 seed: int = 0  # seed of every random draw: flow init, target samples, path noise, initial latents
 out_dir: str = "figures/01_flow_alignment_toy"  # figures (PNG + PDF), tables and results.json
 
 # %% [markdown]
 # ## Settings
 #
-# All tier-dependent values live in one dataclass, `tvclab.flows.ToyConfig`; `ToyConfig.for_tier("paper")` is
+# All tier-dependent values live in one dataclass, `tvclab.flow.ToyConfig`; `ToyConfig.for_tier("paper")` is
 # App. C.1: an MLP with AdaLN time modulation (width 512, 4 residual blocks) trained for 100k Adam steps at
 # batch 256, then 1000 latents drawn from N(0, I) and optimised by Adam for 5000 steps.
 #
@@ -34,7 +35,8 @@ out_dir: str = "figures/01_flow_alignment_toy"  # figures (PNG + PDF), tables an
 # (grid spacing and std, moon radius, ring radii, ...) are not in the text either; `tvclab.toy` follows the
 # authors' script and cites it.
 #
-# Time convention: t = 1 is data, x_t = t x1 + (1 - t) x0, target velocity x1 - x0 (`tvclab.flows` docstring).
+# Time convention: t = 1 is data, x_t = t x1 + (1 - t) x0, target velocity x1 - x0 (`tvclab.flow.path`, where
+# the suite fixes it for every flow).
 
 # %%
 import time
@@ -47,11 +49,12 @@ import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from tvclab import flows, toy
+from tvclab import flow, toy
 from tvclab.bench.flow_cost import measure as measure_flow_cost
+from tvclab.models.blocks import count_params
 from tvclab.report import save_figure, save_results, save_table
 
-config = flows.ToyConfig.for_tier(tier)
+config = flow.ToyConfig.for_tier(tier)
 device = "cuda" if tier == "paper" and torch.cuda.is_available() else "cpu"
 torch.manual_seed(seed)
 t_start = time.time()
@@ -78,12 +81,12 @@ def gen(offset: int) -> torch.Generator:
 flow_models, flow_losses = {}, {}
 t0 = time.time()
 for name in config.distributions:
-    model, losses = flows.toy_flow(config, name, seed, train_if_missing=(tier != "paper"), device=device)
+    model, losses = flow.toy_flow(config, name, seed, train_if_missing=(tier != "paper"), device=device)
     model.eval()
     flow_models[name], flow_losses[name] = model, losses
     print(f"{name:10s} flow-matching loss: first 100 steps {np.mean(losses[:100]):.3f}, "
           f"last 100 steps {np.mean(losses[-100:]):.3f}")
-print(f"flow parameters: {flows.parameter_count(model):,}; {time.time() - t0:.0f} s for {len(flow_models)} flows")
+print(f"flow parameters: {count_params(model):,}; {time.time() - t0:.0f} s for {len(flow_models)} flows")
 
 # %% [markdown]
 # ## 2. Aligning free latents (§4.1, eq. 5; §5.1)
@@ -104,7 +107,7 @@ for i, name in enumerate(config.distributions):
     model = flow_models[name]
     nll_fn, nll_kind = toy.nll_function(name, config.kde_reference, gen(400 + i), config.kde_bandwidth)
     target = toy.sample(name, 2000, gen(500 + i))  # fresh samples: display and the target's own NLL
-    y, history = flows.align_latents(
+    y, history = flow.align_latents(
         model, y0.to(device), config.align_steps, lr=config.align_lr, n_t=config.n_t,
         track=lambda p: nll_fn(p).mean(), track_every=config.track_every, snapshot_steps=snapshot_steps,
         generator=gen(700 + i))
@@ -120,8 +123,8 @@ for i, name in enumerate(config.distributions):
         nll_target=float(nll_target.mean()),
         # share of latents whose NLL is below the 95th percentile of the target samples' NLL ("on the support")
         on_support=float((nll_after < np.quantile(nll_target, 0.95)).mean()),
-        loss_before=float(flows.alignment_landscape(model, y0.to(device), config.landscape_n_t, gen(750 + i)).mean()),
-        loss_after=float(flows.alignment_landscape(model, y.to(device), config.landscape_n_t, gen(760 + i)).mean()),
+        loss_before=float(flow.alignment_landscape(model, y0.to(device), config.landscape_n_t, gen(750 + i)).mean()),
+        loss_after=float(flow.alignment_landscape(model, y.to(device), config.landscape_n_t, gen(760 + i)).mean()),
         pearson=float(pearsonr(loss_at, nll_track)[0]), spearman=float(spearmanr(loss_at, nll_track)[0]),
     )
     r = runs[name]
@@ -147,8 +150,8 @@ t0 = time.time()
 for i, name in enumerate(config.distributions):
     r = runs[name]
     r["nll_grid"] = r["nll_fn"](grid).reshape(R, R)
-    r["loss_grid"] = flows.alignment_landscape(flow_models[name], grid.to(device), config.landscape_n_t,
-                                               gen(800 + i)).cpu().numpy().reshape(R, R)
+    r["loss_grid"] = flow.alignment_landscape(flow_models[name], grid.to(device), config.landscape_n_t,
+                                              gen(800 + i)).cpu().numpy().reshape(R, R)
     r["landscape_spearman"] = float(spearmanr(r["loss_grid"].ravel(), r["nll_grid"].ravel())[0])
     print(f"{name:10s} Spearman(alignment-loss landscape, NLL landscape) over {R}x{R} grid: "
           f"{r['landscape_spearman']:.3f}")
@@ -277,9 +280,10 @@ print(f"ratio ODE / alignment-loss evaluation: {cost['ratio_ode_over_alignment']
 
 n_check = min(200, config.n_latents)
 flow_nll = {}
+ode_solver = flow.ODESolver(flow.frozen(mog))  # eq. 4, RK4 with the exact 2D trace
 for what, pts in (("aligned latents", runs["mog5"]["y"][:n_check]),
                   ("target samples", runs["mog5"]["target"][:n_check])):
-    ode = -flows.ode_log_likelihood(mog, pts.to(device), steps=config.cost_ode_steps).cpu().numpy()
+    ode = -ode_solver.log_likelihood(pts.to(device), steps=config.cost_ode_steps).cpu().numpy()
     exact = -toy.log_prob("mog5", pts.double()).numpy()
     flow_nll[what] = {"flow_ode_nll": float(ode.mean()), "exact_nll": float(exact.mean())}
     print(f"mog5 {what}: mean NLL under the flow (eq. 4) {ode.mean():.3f}, exact {exact.mean():.3f}")
@@ -291,7 +295,7 @@ for what, pts in (("aligned latents", runs["mog5"]["y"][:n_check]),
 # collapse into the empty centre, where the alignment loss of our small, briefly trained flow is *lower* than on
 # the rings (more flow steps, a higher lr or twice the width did not change that in our trials). §4.3
 # interprets eq. 5 under Assumption 1 (the flow is optimal). For an empirical target that optimum
-# is known in closed form, `flows.EmpiricalVelocity`: v*(x, t) = (E[x1 | x_t = x] - x) / (1 - t), with the
+# is known in closed form, `flow.EmpiricalVelocity`: v*(x, t) = (E[x1 | x_t = x] - x) / (1 - t), with the
 # posterior over the target samples. Off the support it grows like 1 / (1 - t) as t -> 1, a sharp feature that a
 # flow trained for a few thousand steps smooths away. Two checks: the alignment loss at the centre and on each
 # ring under the trained and the ideal flow, and the same alignment run (fewer latents and steps) under the
@@ -299,19 +303,19 @@ for what, pts in (("aligned latents", runs["mog5"]["y"][:n_check]),
 
 # %%
 name = "rings"
-ideal = flows.EmpiricalVelocity(toy.sample(name, config.ideal_reference, gen(1000))).to(device)
+ideal = flow.EmpiricalVelocity(toy.sample(name, config.ideal_reference, gen(1000))).to(device)
 s_rings = toy.normalisation_std(name)
 probe = {"centre": 0.0} | {f"ring {k + 1}": toy.RINGS_MAX_RADIUS * (k + 1) / toy.RINGS_COUNT / s_rings
                            for k in range(toy.RINGS_COUNT)}
 probe_pts = torch.tensor([[r, 0.0] for r in probe.values()]).to(device)
 loss_probe = {  # eq. 5 at each probe point, 4000 draws of (t, x0), the same draws for both flows
-    "trained flow": flows.alignment_landscape(flow_models[name], probe_pts, 4000, gen(1010)).tolist(),
-    "ideal flow": flows.alignment_landscape(ideal, probe_pts, 4000, gen(1010)).tolist(),
+    "trained flow": flow.alignment_landscape(flow_models[name], probe_pts, 4000, gen(1010)).tolist(),
+    "ideal flow": flow.alignment_landscape(ideal, probe_pts, 4000, gen(1010)).tolist(),
 }
 print(save_table([{"flow": k} | dict(zip(probe, v)) for k, v in loss_probe.items()], out_dir,
                  "table_rings_alignment_loss_probe", digits=3))
 
-y_ideal, _ = flows.align_latents(ideal, y0[: config.ideal_latents].to(device), config.ideal_steps,
+y_ideal, _ = flow.align_latents(ideal, y0[: config.ideal_latents].to(device), config.ideal_steps,
                                  lr=config.align_lr, n_t=config.n_t, generator=gen(1020))
 y_ideal = y_ideal.cpu()
 r = runs[name]

@@ -5,8 +5,10 @@
 4 AdaLN blocks, and the 1000 latents of App. C.1), then times, in this process and on the same batch,
 
 - ``alignment_loss(model, y, n_t)`` (eq. 5), forward only, and forward + backward into y (one optimiser step);
-- ``ode_log_likelihood(model, y, steps, divergence="exact")`` (eq. 4; RK4, 4 velocity evaluations a step, each
-  with a d-pass Jacobian trace).
+- ``ODESolver(frozen(model)).log_likelihood(y, steps, divergence="exact")`` (eq. 4; RK4, 4 velocity evaluations
+  a step, each with a d-pass Jacobian trace).
+
+Both come from the one flow-matching core, ``tvclab.flow``: this file only times them.
 
 Each time is the minimum over repeats (after a warm-up), the usual estimate of the cost on a shared machine.
 CPU timings use one thread by default: on a machine whose cores are busy with other work, a multi-threaded
@@ -25,7 +27,8 @@ from typing import Callable
 
 import torch
 
-from ..flows import VelocityMLP, alignment_loss, ode_log_likelihood, parameter_count
+from ..flow import ODESolver, VelocityMLP, alignment_loss, frozen
+from ..models.blocks import count_params
 
 
 def min_time(fn: Callable[[], object], repeats: int, device: str) -> float:
@@ -70,7 +73,8 @@ def _measure(model, y, ode_steps, n_t, loss_repeats, ode_repeats, generator) -> 
 
     t_fwd = min_time(loss_forward, loss_repeats, device)
     t_step = min_time(loss_step, loss_repeats, device)
-    t_ode = min_time(lambda: ode_log_likelihood(model, y, steps=ode_steps, divergence="exact"),
+    solver = ODESolver(frozen(model))
+    t_ode = min_time(lambda: solver.log_likelihood(y, steps=ode_steps, divergence="exact", method="rk4"),
                      ode_repeats, device)
     return {"alignment_forward_s": t_fwd, "alignment_forward_backward_s": t_step, "ode_exact_s": t_ode,
             "ratio_ode_over_alignment": t_ode / t_fwd, "ratio_ode_over_alignment_step": t_ode / t_step,
@@ -109,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     y = torch.randn(args.batch, args.dim, generator=g).to(args.device)
     r = measure(model, y, args.ode_steps, args.n_t, args.repeats, args.ode_repeats, generator=g, threads=threads)
     print(f"flow: VelocityMLP(dim={args.dim}, width={args.width}, blocks={args.blocks}), "
-          f"{parameter_count(model):,} parameters; batch {args.batch}; device {args.device}, "
+          f"{count_params(model):,} parameters; batch {args.batch}; device {args.device}, "
           f"{r['threads']} CPU thread(s)")
     print(f"alignment loss (eq. 5, n_t={args.n_t}), forward:            {r['alignment_forward_s'] * 1e3:10.2f} ms")
     print(f"alignment loss, forward + backward into y (one step):  {r['alignment_forward_backward_s'] * 1e3:10.2f} ms")

@@ -60,7 +60,8 @@ class ODESolver:
                        generator: torch.Generator | None = None) -> torch.Tensor:
         """log p_1(x1) [B] for points x1 [B, d] (paper F eq. 4); the result carries no gradient."""
         if x1.dim() != 2:
-            raise ValueError(f"log_likelihood: x1 must be [B, d], got shape {tuple(x1.shape)}; reshape with .flatten(1)")
+            raise ValueError(f"log_likelihood: x1 must be [B, d], got shape {tuple(x1.shape)}; "
+                             "reshape with .flatten(1)")
         if divergence not in DIVERGENCES:
             raise ValueError(f"log_likelihood: divergence must be one of {DIVERGENCES}, got {divergence!r}")
         if method not in METHODS or steps < 1:

@@ -1,0 +1,219 @@
+"""The 2D toy experiment of notebook 01 (paper F §5.1, App. B, C.1): settings, flow training with its run-directory
+cache, and the alignment of free latents.
+
+``ToyConfig.for_tier(tier)`` holds every tier-dependent value (``"paper"`` is App. C.1); ``train_flow`` fits a
+velocity model by flow matching (eq. 3) and ``align_latents`` optimises free latents by the alignment loss
+(eq. 5), both with the suite's one loop (``tvclab.train.loop.fit``); ``toy_flow`` returns the trained flow of one
+target, loaded from its run directory or trained there (atomic write).
+
+``python -m tvclab.flow train-toy --tier paper --device cuda`` trains the toy flows into the run directories that
+the notebook reads at the paper tier.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn as nn
+
+from .. import toy
+from ..configs import OptimConfig
+from ..io import atomic_torch_save
+from ..models.blocks import count_params
+from ..paths import run_dir
+from ..train import streams
+from ..train.loop import fit
+from .losses import alignment_loss, flow_matching_loss
+from .velocity import VelocityMLP, check_points
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """Settings of notebook 01 (paper F §5.1, App. B, C.1). ``for_tier("paper")`` is App. C.1."""
+
+    tier: str = "paper"
+    width: int = 512  # App. C.1: hidden dimensionality 512
+    blocks: int = 4  # App. C.1: 4 residual blocks
+    flow_steps: int = 100_000  # App. C.1: 100k steps
+    flow_batch: int = 256  # App. C.1: batch size 256
+    flow_lr: float = 1e-4  # App. C.1: constant lr, value lost from the text; authors' code: 1e-4
+    n_latents: int = 1000  # App. C.1: 1000 latents from N(0, I)
+    align_steps: int = 5000  # App. C.1: 5000 steps
+    align_lr: float = 1e-2  # App. C.1: value lost from the text; authors' toy code: 1e-2
+    n_t: int = 4  # authors' (autoencoder) code repeats each latent 4 times; the toy's variant is not public
+    kde_reference: int = 100_000  # App. B KDE on target samples; authors' code: 100k samples
+    kde_bandwidth: float = 0.1  # App. B: bandwidth 0.1
+    track_every: int = 10  # true NLL evaluated every k alignment steps (ours)
+    landscape_resolution: int = 100  # grid points per axis of the Fig. 3(b) landscape (ours)
+    landscape_n_t: int = 32  # Monte-Carlo draws per grid point of the landscape (ours)
+    extent: float = 3.0  # plotted square [-extent, extent]^2 in normalised units (ours)
+    snapshots: int = 6  # trajectory snapshots in Fig. 6 (ours)
+    ideal_reference: int = 2000  # Assumption-1 check: target samples defining the ideal (empirical) flow (ours)
+    ideal_latents: int = 500  # Assumption-1 check: latents aligned under the ideal flow (ours)
+    ideal_steps: int = 300  # Assumption-1 check: alignment steps under the ideal flow (ours)
+    cost_batch: int = 1000  # flow-cost check: latents per evaluation (the 1000 of App. C.1)
+    cost_ode_steps: int = 100  # flow-cost check: RK4 steps of ODESolver.log_likelihood (eq. 4)
+    distributions: tuple[str, ...] = toy.NAMES
+
+    TIERS = ("smoke", "cpu", "paper")
+
+    @classmethod
+    def for_tier(cls, tier: str) -> "ToyConfig":
+        if tier == "paper":
+            return cls()
+        if tier == "cpu":  # ~15 min on 2 shared cores for all six targets: a 128-wide flow trained 3000 steps
+            # (so a 10x larger lr), 1000 alignment steps, n_t = 2, KDE on 20k samples; App. C.1 otherwise
+            return cls(tier="cpu", width=128, blocks=4, flow_steps=3000, flow_lr=1e-3, align_steps=1000, n_t=2,
+                       kde_reference=20_000, landscape_resolution=80, landscape_n_t=32)
+        if tier == "smoke":  # < 60 s: every target still appears, tiny
+            return cls(tier="smoke", width=32, blocks=2, flow_steps=150, flow_lr=1e-3, n_latents=200,
+                       align_steps=60, n_t=1, kde_reference=2000, track_every=5, landscape_resolution=24,
+                       landscape_n_t=4, snapshots=4, ideal_reference=200, ideal_latents=50, ideal_steps=20,
+                       cost_batch=200, cost_ode_steps=10)
+        raise ValueError(f"ToyConfig.for_tier: unknown tier {tier!r}; valid tiers: {', '.join(cls.TIERS)}")
+
+    def snapshot_steps(self) -> list[int]:
+        """``snapshots`` alignment steps for Fig. 6: 0, then log-spaced from 2% of ``align_steps`` to the end
+        (the latents move most at the start)."""
+        if self.snapshots < 2:
+            return [self.align_steps]
+        fr = [0.0] + [math.exp(math.log(0.02) * (1 - i / (self.snapshots - 2))) for i in range(self.snapshots - 1)]
+        return sorted({round(f * self.align_steps) for f in fr})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def toy_optim(steps: int, lr: float, batch_size: int) -> OptimConfig:
+    """The optimiser of the toy flows and of the free latents (App. C.1): Adam, betas (0.9, 0.999), no weight
+    decay, constant ``lr``, no warm-up or clipping; every step logged (notebook 01 plots the per-step losses)."""
+    return OptimConfig(steps=steps, batch_size=batch_size, lr=lr, lr_min=lr, schedule="constant", warmup_steps=0,
+                       optimizer="adam", beta1=0.9, beta2=0.999, weight_decay=0.0, grad_clip=0.0, log_every=1)
+
+
+def train_flow(model: nn.Module, sample_fn: Callable[[int], torch.Tensor], steps: int, batch_size: int = 256,
+               lr: float = 1e-4, generator: torch.Generator | None = None, progress: bool = True) -> list[float]:
+    """Train ``model`` in place by flow matching (eq. 3) on ``sample_fn(batch_size)`` [batch_size, dim] targets.
+
+    ``fit`` with ``toy_optim`` (App. C.1; the lr is lost from the text, the authors' code uses 1e-4). Noise x0
+    and times t come from ``generator``. Returns the per-step losses. ``fit`` restores the model's train/eval
+    mode and clears its gradients on return.
+    """
+    device = next(model.parameters()).device
+
+    def step_fn(step: int) -> dict[str, torch.Tensor]:
+        x1 = sample_fn(batch_size)
+        if x1.dim() != 2 or x1.shape[0] != batch_size:
+            raise ValueError(f"train_flow: sample_fn({batch_size}) must return [{batch_size}, dim], "
+                             f"got shape {tuple(x1.shape)}")
+        return {"loss": flow_matching_loss(model, x1.to(device), generator=generator)}
+
+    rows = fit(model, step_fn, toy_optim(steps, lr, batch_size), desc="flow matching", progress=progress)
+    return [row["loss"] for row in rows if row["kind"] == "train"]
+
+
+class Latents(nn.Module):
+    """Free latents [N, d] as the one parameter of a module, so that ``fit`` can optimise them."""
+
+    def __init__(self, y0: torch.Tensor):
+        super().__init__()
+        self.y = nn.Parameter(y0.detach().clone())
+
+
+def align_latents(model: nn.Module, y0: torch.Tensor, steps: int, lr: float = 1e-2, n_t: int = 1,
+                  track: Callable[[torch.Tensor], float] | None = None, track_every: int = 1,
+                  snapshot_steps: Sequence[int] = (), generator: torch.Generator | None = None,
+                  progress: bool = True) -> tuple[torch.Tensor, dict]:
+    """Optimise free latents, initialised at ``y0`` [N, d], by minimising the alignment loss under the frozen
+    flow ``model`` (eq. 5; §5.1).
+
+    ``fit`` with Adam, betas (0.9, 0.999), no weight decay, constant ``lr`` (App. C.1; the lr is lost from the text,
+    the authors' toy code uses 1e-2); x0 and t from ``generator``. Returns ``(y, history)``: ``y`` a new detached
+    tensor (``y0`` is untouched) and ``history`` with
+
+    - ``"alignment_loss"``: one float per step, the loss at the points *before* that step's update;
+    - ``"track"``, ``"track_steps"`` (when ``track`` is given): ``track(points)`` at steps 0, track_every, ...,
+      on the same points as the loss of that step (e.g. the true mean NLL);
+    - ``"snapshots"``: ``{step: points}`` for each step in ``snapshot_steps`` (0 = initial, ``steps`` = final).
+    """
+    check_points(y0, "y0", "align_latents")
+    if track_every < 1:
+        raise ValueError(f"align_latents: track_every must be >= 1, got {track_every}")
+    latents = Latents(y0)
+    wanted = set(snapshot_steps)
+    history: dict = {"alignment_loss": [], "snapshots": {}}
+    if track is not None:
+        history["track"], history["track_steps"] = [], []
+
+    def step_fn(step: int) -> dict[str, torch.Tensor]:
+        if step in wanted:
+            history["snapshots"][step] = latents.y.detach().clone()
+        loss = alignment_loss(model, latents.y, n_t=n_t, generator=generator)
+        if track is not None and step % track_every == 0:
+            history["track"].append(float(track(latents.y.detach())))
+            history["track_steps"].append(step)
+        return {"loss": loss}
+
+    rows = fit(latents, step_fn, toy_optim(steps, lr, batch_size=y0.shape[0]), desc="alignment", progress=progress)
+    history["alignment_loss"] = [row["loss"] for row in rows if row["kind"] == "train"]
+    if steps in wanted:
+        history["snapshots"][steps] = latents.y.detach().clone()
+    return latents.y.detach(), history
+
+
+def toy_flow_dir(config: ToyConfig, name: str, seed: int):
+    """Run directory of the toy flow for target ``name``: one per (tier, settings, seed)."""
+    tag = (f"{name}_w{config.width}_b{config.blocks}_steps{config.flow_steps}_bs{config.flow_batch}"
+           f"_lr{config.flow_lr:g}_seed{seed}")
+    return run_dir(config.tier, f"toy_flows/{tag}")
+
+
+def toy_flow(config: ToyConfig, name: str, seed: int, train_if_missing: bool = True, device: str = "cpu",
+             progress: bool = True) -> tuple[VelocityMLP, list[float]]:
+    """The trained toy flow for target ``name``: loaded from its run directory, or trained there if missing.
+
+    Training is seeded by named random streams (``tvclab.train.streams``) indexed by the target: ``"init"``
+    for the weights, ``"toy_data"`` for the target samples, ``"toy_noise"`` for the path's x0 and t, so a rerun
+    on the same machine type gives the same flow. The global torch RNG is left as it was.
+    """
+    path = toy_flow_dir(config, name, seed) / "flow.pt"
+    if path.exists():
+        model = VelocityMLP(2, config.width, config.blocks)
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+        return model.to(device), list(saved["losses"].tolist())
+    if not train_if_missing:
+        raise FileNotFoundError(f"no trained toy flow at {path}; train it with: python -m tvclab.flow train-toy "
+                                f"--tier {config.tier} --seed {seed} --only {name} [--device cuda]")
+    index = toy.NAMES.index(name)
+    with torch.random.fork_rng(devices=[]):  # nn.Linear draws its init from the global RNG
+        torch.manual_seed(streams.generator(seed, "init", index).initial_seed())
+        model = VelocityMLP(2, config.width, config.blocks).to(device)
+    data_g, noise_g = streams.generator(seed, "toy_data", index), streams.generator(seed, "toy_noise", index)
+    losses = train_flow(model, lambda n: toy.sample(name, n, data_g), config.flow_steps, config.flow_batch,
+                        config.flow_lr, generator=noise_g, progress=progress)
+    atomic_torch_save(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                             "losses": torch.tensor(losses), "config": config.as_dict(), "seed": seed})
+    return model, losses
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tvclab.flow train-toy --tier paper [--seed 0] [--only mog5] [--device cuda]``."""
+    ap = argparse.ArgumentParser(prog="python -m tvclab.flow")
+    sub = ap.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train-toy", help="train the toy flows of notebook 01 into their run directories")
+    tr.add_argument("--tier", choices=ToyConfig.TIERS, default="paper", help="settings (paper: App. C.1)")
+    tr.add_argument("--seed", type=int, default=0, help="the notebook's seed (default 0)")
+    tr.add_argument("--only", action="append", choices=toy.NAMES, help="one target (repeatable; default all)")
+    tr.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args(argv)
+    config = ToyConfig.for_tier(args.tier)
+    for name in args.only or config.distributions:
+        model, losses = toy_flow(config, name, args.seed, device=args.device)
+        tail = losses[-1000:]
+        print(f"{name}: {count_params(model):,} parameters, flow-matching loss (mean of the last {len(tail)} "
+              f"steps) {sum(tail) / len(tail):.4f} -> {toy_flow_dir(config, name, args.seed)}")
+    return 0
