@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tvclab import classifier as clf
-from tvclab import data
+from tvclab import data, memo
 
 TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=60, batch_size=64, lr=5e-3)
 
@@ -13,7 +13,7 @@ TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=
 @pytest.fixture
 def cache(monkeypatch, tmp_path):
     monkeypatch.setenv("TVCLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(clf, "_LOADED", {})
+    memo.clear("classifier")
     return tmp_path
 
 
@@ -33,11 +33,11 @@ def test_tiny_training_is_seeded_cached_and_learns(cache, capsys):
     assert model.test_accuracy > 0.5  # 10 classes: chance is 0.1
     ckpt = torch.load(clf.checkpoint_path(TINY), weights_only=True)
     assert ckpt["hash"] == TINY.hash() and "stand-in" in ckpt["data_source"]
-    clf._LOADED.clear()
+    memo.clear("classifier")
     again = clf.train_classifier(TINY, progress=False)  # same seed -> the same weights
     for (k, a), b in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(a, b), k
-    clf._LOADED.clear()
+    memo.clear("classifier")
     loaded = clf.load_classifier(config=TINY)
     x, _ = data.load("synthetic", "test").tensors(64)
     assert torch.equal(loaded(x), again.eval()(x))

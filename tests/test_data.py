@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tvclab import data
+from tvclab import data, memo
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("TVCLAB_OFFLINE", "1")
     monkeypatch.setenv("TVCLAB_DOWNLOAD_ROOT", str(tmp_path / "no-download"))
     monkeypatch.delenv("TVCLAB_DATA", raising=False)
-    monkeypatch.setattr(data, "_CACHE", {})
+    memo.clear("data")
     return tmp_path
 
 
@@ -193,7 +193,7 @@ def test_fashion_mnist_validation_split_is_disjoint_and_complete():
 
 def test_validation_split_is_seeded(monkeypatch):
     a = data.load("synthetic", "val")
-    monkeypatch.setattr(data, "_CACHE", {})
+    memo.clear("data")
     b = data.load("synthetic", "val")
     assert torch.equal(a.indices, b.indices) and torch.equal(a.images, b.images)
     assert data.validation_split("synthetic")["val_indices_sha256"] == a.validation["val_indices_sha256"]

@@ -7,7 +7,7 @@ import scipy.linalg
 import torch
 
 from tvclab import classifier as clf
-from tvclab import data, metrics
+from tvclab import data, memo, metrics
 from tvclab.metrics import fidelity
 
 TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=40, batch_size=64, lr=5e-3)
@@ -20,7 +20,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("TVCLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TVCLAB_OFFLINE", "1")
     monkeypatch.delenv("TVCLAB_FID_FEATURES", raising=False)
-    monkeypatch.setattr(fidelity, "_NOTICES", set())
+    memo.clear("notices")
     return tmp_path
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tvclab import configs, losses
+from tvclab import configs, losses, memo
 from tvclab.flow import PATH
 from tvclab.losses import reconstruction_loss, wgf_dpd_loss
 from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, VectorQuantizer, prob_ste
@@ -66,7 +66,7 @@ def test_lpips_term_is_dropped_with_one_notice(monkeypatch, capsys):
     def unavailable(a, b):
         raise metrics.LPIPSUnavailableError("no vgg16 weights here")
 
-    monkeypatch.setattr(losses, "_LPIPS_STATE", {"available": None})
+    memo.clear("lpips_loss")
     monkeypatch.setattr(metrics, "lpips_distance", unavailable, raising=False)
     x, y = torch.zeros(2, 1, 8, 8), torch.ones(2, 1, 8, 8) * 0.5
     total, parts = reconstruction_loss(y, x, l1=0.1, l2=1.0, lpips=0.1)
@@ -74,7 +74,7 @@ def test_lpips_term_is_dropped_with_one_notice(monkeypatch, capsys):
     assert "lpips" not in parts and torch.allclose(total, torch.tensor(0.1 * 0.5 + 0.25))
     assert capsys.readouterr().out.count("LPIPS term dropped") == 1
 
-    monkeypatch.setattr(losses, "_LPIPS_STATE", {"available": None})
+    memo.clear("lpips_loss")
     monkeypatch.setattr(metrics, "lpips_distance", lambda a, b: torch.full((a.shape[0],), 2.0), raising=False)
     total, parts = reconstruction_loss(y, x, l1=0.1, l2=1.0, lpips=0.1)
     assert torch.allclose(total, torch.tensor(0.05 + 0.25 + 0.2)) and parts["lpips"] == 2.0
@@ -84,7 +84,6 @@ def test_flow_matching_decoder_objective_recovers_data_from_the_exact_velocity(m
     """W F.1: LPIPS is taken on the data predicted from v; with the path's exact velocity the prediction is x."""
     from tvclab.objectives.reconstruction import FlowMatchingReconstruction
 
-    monkeypatch.setattr(losses, "_LPIPS_STATE", {"available": False})
     cfg = configs.apply_overrides(configs.get("fm_decoder", "smoke"), ["reconstruction.lpips_weight=0"])
     model = Stage1Model(cfg, channels=1)
     obj = model.objectives["reconstruction"]

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data
+from . import data, memo, paths
 from .io import atomic_torch_save
 
 ARCH_VERSION = 2  # bump when DataClassifier or its training changes, so old checkpoints are not reused
@@ -91,13 +91,8 @@ class DataClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-def cache_root() -> Path:
-    """``$TVCLAB_CACHE`` or ``~/.cache/tvclab``."""
-    return Path(os.environ.get("TVCLAB_CACHE", Path.home() / ".cache" / "tvclab")).expanduser()
-
-
 def checkpoint_path(config: ClassifierConfig) -> Path:
-    return cache_root() / "classifier" / f"{config.dataset}-{config.hash()}.pt"
+    return paths.cache_root() / "classifier" / f"{config.dataset}-{config.hash()}.pt"
 
 
 def train_command(config: ClassifierConfig) -> str:
@@ -151,13 +146,10 @@ def train_classifier(config: ClassifierConfig, root=None, progress: bool = True)
     atomic_torch_save(path, {"config": asdict(config), "arch_version": ARCH_VERSION, "hash": config.hash(),
                              "state_dict": model.state_dict(), "test_accuracy": acc, "n_test": len(test_y),
                              "train_seconds": seconds, "data_source": train.source})
-    _LOADED[str(path)] = model
+    memo.table("classifier")[str(path)] = model
     print(f"tvclab.classifier: {config.dataset} test accuracy {acc:.4f} after {config.steps} steps "
           f"({seconds:.0f} s); saved {path}")
     return model
-
-
-_LOADED: dict[str, DataClassifier] = {}
 
 
 def load_classifier(dataset: str = "fashion_mnist", config: ClassifierConfig | None = None, root=None,
@@ -168,8 +160,9 @@ def load_classifier(dataset: str = "fashion_mnist", config: ClassifierConfig | N
     """
     config = config or ClassifierConfig(dataset=dataset)
     path = checkpoint_path(config)
-    if str(path) in _LOADED:
-        return _LOADED[str(path)]
+    loaded = memo.table("classifier")
+    if str(path) in loaded:
+        return loaded[str(path)]
     if not path.exists():
         if not train_if_missing:
             raise FileNotFoundError(f"no classifier checkpoint at {path}; train it with `{train_command(config)}`")
@@ -182,7 +175,7 @@ def load_classifier(dataset: str = "fashion_mnist", config: ClassifierConfig | N
     model.test_accuracy, model.train_seconds = ckpt["test_accuracy"], ckpt["train_seconds"]
     model.config_hash = ckpt["hash"]
     model.eval().requires_grad_(False)
-    _LOADED[str(path)] = model
+    loaded[str(path)] = model
     return model
 
 

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from . import memo, paths
 from torch.utils.data import Dataset, Subset
 
 DATASETS = ("fashion_mnist", "cifar10", "imagenet", "synthetic")
@@ -66,7 +68,6 @@ FASHION_MNIST_FIX = (
     "torchvision downloads them"
 )
 
-_CACHE: dict = {}  # (kind, path, split) -> (uint8 images [N,C,H,W], int64 labels [N]); loaded once per process
 
 
 def channels(name: str) -> int:
@@ -215,14 +216,13 @@ def _check_image_size(name: str, image_size) -> int:
 def _data_dirs(root) -> list[Path]:
     """The folders to search, in order: ``root``, then ``$TVCLAB_DATA``."""
     dirs = [Path(root).expanduser()] if root is not None else []
-    if os.environ.get("TVCLAB_DATA"):
-        dirs.append(Path(os.environ["TVCLAB_DATA"]).expanduser())
+    if paths.data_env_root() is not None:
+        dirs.append(paths.data_env_root())
     return dirs
 
 
 def download_root() -> Path:
-    """Where torchvision's downloader writes when a network is available: ``~/.cache/tvclab/data``."""
-    return Path(os.environ.get("TVCLAB_DOWNLOAD_ROOT", Path.home() / ".cache" / "tvclab" / "data"))
+    return paths.download_root()
 
 
 def network_available(host: str = "github.com", timeout: float = 3.0) -> bool:
@@ -294,9 +294,7 @@ def _read_fmnist(img: Path, lab: Path):
 
 
 def _cached(key, build):
-    if key not in _CACHE:
-        _CACHE[key] = build()
-    return _CACHE[key]
+    return memo.get("data", key, build)
 
 
 # ---------------------------------------------------------------- CIFAR-10 (python pickles)
@@ -400,7 +398,6 @@ def _synthetic_arrays(split: str):
         x = 2 * contrast.view(n, 1, 1) * envelope * grating - 1 + 0.1 * torch.randn(n, 28, 28, generator=g)
         images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).unsqueeze(1)
         return images, labels
-    if not _CACHE.get(("synthetic-notice",)):
+    if memo.once("synthetic data"):
         print(f"tvclab.data: 'synthetic' is a {SYNTHETIC_SOURCE}; use fashion_mnist for real numbers.")
-        _CACHE[("synthetic-notice",)] = True
     return _cached(("synthetic", "", split), build) + (SYNTHETIC_SOURCE,)

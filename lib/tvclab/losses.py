@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tvclab import memo
+
 
 def wgf_dpd_loss(probs: torch.Tensor, log_q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
     """WGF-DPD prior-matching surrogate (paper W eq. 4, Algorithm 1 line 5).
@@ -30,7 +32,9 @@ def wgf_dpd_loss(probs: torch.Tensor, log_q: torch.Tensor, log_p: torch.Tensor) 
 
 # ------------------------------------------------------------------------------------------- reconstruction losses
 
-_LPIPS_STATE = {"available": None}  # None: not tried yet; False: weights missing (notice printed once)
+def _lpips_state() -> dict:
+    """{"available": None (not tried yet) | False (weights missing, notice printed once) | True} (tvclab.memo)."""
+    return memo.table("lpips_loss").setdefault("state", {"available": None})
 
 
 def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
@@ -39,17 +43,18 @@ def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
     The first ``LPIPSUnavailableError`` prints a notice and the term is dropped for the rest of the process
     (SPEC "Metrics": "without backbone weights the reconstruction loss drops the LPIPS term and says so").
     """
-    if _LPIPS_STATE["available"] is False:
+    state = _lpips_state()
+    if state["available"] is False:
         return None
     from tvclab import metrics
 
     try:
         d = metrics.lpips_distance(x_hat, x)
     except metrics.LPIPSUnavailableError as e:
-        _LPIPS_STATE["available"] = False
+        state["available"] = False
         print(f"tvclab.losses: LPIPS term dropped from the reconstruction loss ({e})")
         return None
-    _LPIPS_STATE["available"] = True
+    state["available"] = True
     return d.mean()
 
 
@@ -81,4 +86,4 @@ def ar_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
 def lpips_in_loss() -> bool | None:
     """Whether the reconstruction losses of this process included LPIPS: True, False (weights missing, term
     dropped) or None (no loss asked for it yet). Recorded in every results.json (SPEC "Provenance")."""
-    return _LPIPS_STATE["available"]
+    return _lpips_state()["available"]

@@ -22,7 +22,7 @@ import torch
 
 from tvclab import configs
 from tvclab.models import count_params
-from tvclab.train.optim import adamw
+from tvclab.train.optim import build_optimizer
 from tvclab.train.stage1 import Stage1Model
 
 
@@ -43,23 +43,25 @@ def main(argv=None) -> int:
 
     w = args.width
     base = configs.apply_overrides(configs.get("wartok", "paper"), {
-        "width": w, "heads": args.heads, "proxy_width": w, "proxy_heads": args.heads, "target_width": w,
-        "target_heads": args.heads, "lpips_weight": 0.0})
-    cfg_wgf, cfg_rec = base, configs.apply_overrides(base, {"wgf_weight": 0.0})
+        "tokenizer.width": w, "tokenizer.heads": args.heads, "wgf.proxy.width": w, "wgf.proxy.heads": args.heads,
+        "wgf.target.width": w, "wgf.target.heads": args.heads, "reconstruction.lpips_weight": 0.0})
+    cfg_wgf, cfg_rec = base, configs.apply_overrides(base, {"wgf.weight": 0.0})
     torch.manual_seed(args.seed)
     models = {"rec": Stage1Model(cfg_rec, channels=3), "wgf": Stage1Model(cfg_wgf, channels=3)}
-    opts = {k: adamw(m.parameters(), 1e-4, (0.5, 0.95), 0.0) for k, m in models.items()}
+    opts = {k: build_optimizer(m.parameters(), cfg_wgf.optim) for k, m in models.items()}
     x = torch.rand(args.batch, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed)) * 2 - 1
 
     m = models["wgf"]
-    sizes = {**m.tokenizer.param_counts(), "proxy": count_params(m.proxy), "target": count_params(m.target)}
+    wgf = m.objectives["wgf"]
+    sizes = {**m.tokenizer.param_counts(), "proxy": count_params(wgf.proxy), "target": count_params(wgf.target)}
     print(f"W Table 5 layer counts at width {w}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in sizes.items()))
-    print(f"batch {args.batch} of 3x32x32, {cfg_wgf.n_tokens} tokens, codebook {cfg_wgf.codebook_size}, "
+    print(f"batch {args.batch} of 3x32x32, {cfg_wgf.tokenizer.n_tokens} tokens, codebook "
+          f"{cfg_wgf.quantizer.codebook_size}, "
           f"{torch.get_num_threads()} threads, LPIPS off in both")
 
     def step(k):
         t = time.perf_counter()
-        out = models[k](x, {})
+        out = models[k](x, models[k].draw(args.batch, 0))
         opts[k].zero_grad(set_to_none=True)
         out["loss"].backward()
         opts[k].step()
@@ -73,27 +75,26 @@ def main(argv=None) -> int:
                 times[k].append(dt)
     med = {k: statistics.median(v) for k, v in times.items()}
     paired = statistics.median(b / a for a, b in zip(times["rec"], times["wgf"]))
-    n, d, r = cfg_wgf.n_tokens, w, cfg_wgf.mlp_ratio
-    tok_seq = 64 + n
-    fl_rec = _flops_per_sample(cfg_wgf.enc_depth + cfg_wgf.dec_depth, tok_seq, d, r, 3)
-    fl_wgf = (_flops_per_sample(cfg_wgf.proxy_depth, n, d, r, 3) + _flops_per_sample(cfg_wgf.target_depth, n, d, r, 1)
-              + n * d * cfg_wgf.codebook_size * 4)  # proxy fwd+bwd, target fwd, two vocabulary heads
+    fl_rec, fl_wgf = _flops(cfg_wgf, w)
     print(f"reconstruction-only step: {1000 * med['rec']:.1f} ms (median of {args.steps})")
     print(f"WGF-DPD step:             {1000 * med['wgf']:.1f} ms (median of {args.steps})")
+    rec512, wgf512 = _flops(cfg_wgf, 512)
     print(f"matmul-count ratio of these shapes: {(fl_rec + fl_wgf) / fl_rec:.2f}x "
-          f"(at width 512: {_ratio_at(cfg_wgf, 512):.2f}x)")
+          f"(at width 512: {(rec512 + wgf512) / rec512:.2f}x)")
     print(f"ratio of medians {med['wgf'] / med['rec']:.2f}x, of fastest steps "
           f"{min(times['wgf']) / min(times['rec']):.2f}x, median of paired step ratios (headline):")
     print(f"{paired:.2f}x")
     return 0
 
 
-def _ratio_at(cfg, d: int) -> float:
-    n, r = cfg.n_tokens, cfg.mlp_ratio
-    rec = _flops_per_sample(cfg.enc_depth + cfg.dec_depth, 64 + n, d, r, 3)
-    wgf = _flops_per_sample(cfg.proxy_depth, n, d, r, 3) + _flops_per_sample(cfg.target_depth, n, d, r, 1) \
-        + n * d * cfg.codebook_size * 4
-    return (rec + wgf) / rec
+def _flops(cfg, d: int) -> tuple[float, float]:
+    """Matmul MACs per sample of the reconstruction step and of what WGF-DPD adds, at width ``d``: proxy fwd+bwd,
+    target fwd and their two vocabulary heads."""
+    t, n, r = cfg.tokenizer, cfg.tokenizer.n_tokens, cfg.tokenizer.mlp_ratio
+    rec = _flops_per_sample(t.enc_depth + t.dec_depth, 64 + n, d, r, 3)
+    wgf = (_flops_per_sample(cfg.wgf.proxy.depth, n, d, r, 3) + _flops_per_sample(cfg.wgf.target.depth, n, d, r, 1)
+           + n * d * cfg.quantizer.codebook_size * 4)
+    return rec, wgf
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from ..configs import OptimConfig
 from ..io import atomic_torch_save
 from ..models.blocks import count_params
 from ..paths import run_dir
-from ..train import streams
+from .. import streams
 from ..train.loop import fit
 from .losses import alignment_loss, flow_matching_loss
 from .velocity import VelocityMLP, check_points
@@ -175,7 +175,7 @@ def toy_flow(config: ToyConfig, name: str, seed: int, train_if_missing: bool = T
              progress: bool = True) -> tuple[VelocityMLP, list[float]]:
     """The trained toy flow for target ``name``: loaded from its run directory, or trained there if missing.
 
-    Training is seeded by named random streams (``tvclab.train.streams``) indexed by the target: ``"init"``
+    Training is seeded by named random streams (``tvclab.streams``) indexed by the target: ``"init"``
     for the weights, ``"toy_data"`` for the target samples, ``"toy_noise"`` for the path's x0 and t, so a rerun
     on the same machine type gives the same flow. The global torch RNG is left as it was.
     """

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .frechet import feature_statistics, frechet_bootstrap, frechet_distance
+from tvclab import memo
 
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 VGG16_WEIGHTS = "vgg16-397923af.pth"
@@ -29,7 +30,6 @@ FEATURES_ENV = "TVCLAB_FID_FEATURES"  # "auto" (default), "inception" or "classi
 FID_REFERENCE = "FID: Heusel et al. 2017, torch-fidelity inception-v3-compat pool3 (2048-d)"
 FD_CLF_REFERENCE = ("FD-clf: Fréchet distance (Heusel et al. 2017, eq. 6) in the penultimate features of the "
                     "suite's classifier, as the Fréchet LeNet distance for MNIST-like data; not comparable to FID")
-_NOTICES: set[str] = set()
 
 
 def hub_checkpoints() -> Path:
@@ -44,8 +44,7 @@ def inception_weights_path() -> Path:
 
 def notice_once(message: str) -> None:
     """Print ``message`` the first time it occurs in this process."""
-    if message not in _NOTICES:
-        _NOTICES.add(message)
+    if memo.once(message):
         print(f"tvclab.metrics: {message}")
 
 

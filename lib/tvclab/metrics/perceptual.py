@@ -10,12 +10,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tvclab import memo
+
 from .fidelity import hub_checkpoints
 
 BACKBONE_WEIGHTS = {"vgg": "vgg16-397923af.pth", "alex": "alexnet-owt-7be5be79.pth",
                     "squeeze": "squeezenet1_1-b8a52dc0.pth"}
 MIN_SIZE = 32  # alex and squeeze reject inputs under 32 px; smaller images are upsampled bilinearly
-_MODELS: dict = {}
 
 
 class LPIPSUnavailableError(RuntimeError):
@@ -38,7 +39,7 @@ def lpips_model(net: str = "vgg", device="cpu"):
             f"python -c \"import torchvision; torchvision.models.{'vgg16' if net == 'vgg' else net}(weights='DEFAULT')\""
             f" fills that cache), or set TORCH_HOME to a folder holding hub/checkpoints/{path.name}.")
     key = (net, str(path), str(device))
-    if key not in _MODELS:
+    def build():
         import warnings
 
         import lpips
@@ -46,8 +47,9 @@ def lpips_model(net: str = "vgg", device="cpu"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torchvision's "pretrained is deprecated"
             model = lpips.LPIPS(net=net, verbose=False)
-        _MODELS[key] = model.eval().requires_grad_(False).to(device)
-    return _MODELS[key]
+        return model.eval().requires_grad_(False).to(device)
+
+    return memo.get("lpips", key, build)
 
 
 def lpips_distance(a: torch.Tensor, b: torch.Tensor, net: str = "vgg") -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from tvclab.configs import Config
-from tvclab.train.streams import generator
+from tvclab.streams import generator
 
 
 class Objective(nn.Module):

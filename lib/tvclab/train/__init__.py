@@ -7,7 +7,9 @@
 - ``load_tokenizer(run_dir)``, ``encode_dataset(run_dir, split)``, ``reconstruct(run_dir, images)``: stage-1 runs.
 - ``load_prior(stage2_dir)``, ``sample(run_dir, n, ...)``: stage-2 runs.
 """
-from . import artifacts, streams
+from tvclab import streams
+
+from . import artifacts
 from .checkpoint import CheckpointError
 from .loop import fit
 from .runner import (STAGES, RunConflictError, Stage, StageMissingError, changed, command, default_run_dir,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .streams import generator
+from tvclab.streams import generator
 
 
 class Batches:

@@ -14,7 +14,7 @@ from tvclab.io import atomic_torch_save, atomic_write_json
 
 from . import distributed
 from . import artifacts
-from .streams import generator
+from tvclab.streams import generator
 from .runlog import RunContext
 from .stage1 import load_tokenizer
 from .stage2 import load_prior

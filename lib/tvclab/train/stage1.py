@@ -24,7 +24,7 @@ from . import artifacts, checkpoint, distributed
 from .batches import Batches, iterate
 from .loop import fit
 from .runlog import RunContext
-from .streams import generator, rank_slice
+from tvclab.streams import generator, rank_slice
 
 
 class Stage1Model(nn.Module):

@@ -18,7 +18,7 @@ from .batches import Batches
 from .loop import fit
 from .runlog import RunContext
 from .stage1 import encode_dataset
-from .streams import generator, rank_slice
+from tvclab.streams import generator, rank_slice
 
 
 class TokenSet:

@@ -41,7 +41,7 @@ def generator(seed: int, stream: str, *index: int) -> torch.Generator:
     """A CPU generator for ``stream`` (a name in ``STREAMS``) seeded from (seed, stream, *index)."""
     if stream not in STREAMS:
         raise ValueError(f"unknown random stream {stream!r}; named streams: {', '.join(STREAMS)} "
-                         "(add a new one to tvclab.train.streams.STREAMS with what it drives)")
+                         "(add a new one to tvclab.streams.STREAMS with what it drives)")
     return torch.Generator().manual_seed(_mix(seed, zlib.crc32(stream.encode()), *index))
 
 
