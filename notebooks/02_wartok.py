@@ -15,20 +15,23 @@
 #
 # Then one AR prior of the same size is trained for the same number of steps on each frozen tokenizer (stage 2).
 # The paper's headline (Tables 1, 3): at matched reconstruction wAR-Tok has the lowest AR loss (gLoss) and the
-# best generation FID (gFID). We add the control row SPEC asks for: the 1D baseline with a codebook 16 times
-# smaller, because *any* simpler token distribution lowers gLoss, and a smaller codebook is the cheapest way to
-# get one. The runs go through `tvclab.train` (the same code as `python -m tvclab.train ...`) and are reused from
-# `runs/<tier>/` when they exist.
+# best generation FID (gFID).
+#
+# A lower AR loss can also mean tokens that carry less information: shrinking the codebook lowers gLoss too. So
+# the question this notebook asks first is **rate against distortion**: the prior's rate (gLoss x tokens, nats per
+# image) against reconstruction PSNR and rFD-clf, for a codebook-size sweep without WGF (the frontier that "just
+# use fewer codes" draws), a WGF-weight sweep, and every Table 1 baseline. wAR-Tok is better than a smaller
+# codebook only if it sits above that frontier. The runs go through `tvclab.train` (the same code as
+# `python -m tvclab.train ...`) and are reused from `runs/<tier>/` when they exist.
 
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper renders run directories only
 seed: int = 0  # first seed of every row (and of the sample draws)
-n_seeds: int = 1  # seeds per row: seed, seed + 1, ...; claims on gLoss need >= 2 for an interval
+n_seeds: int = 3  # seeds of the rows a claim turns on (1D baseline, codebook sweep, wAR-Tok, FM + tail + tied)
 out_dir: str = "figures/02_wartok"  # figures, tables and results.json
 dataset: str = "fashion_mnist"  # fashion_mnist (embedded default) or cifar10
 n_eval: int = 0  # images per Fréchet estimate; 0 picks the tier default
 imagenet_runs: str = ""  # folder with paper-tier ImageNet run directories for Table 2; empty prints the commands
-ablations: bool = True  # run the WGF-DPD ablation table
 
 # %%
 import json
@@ -43,55 +46,67 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, losses, provenance, train
+from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, train
 from tvclab.classifier import ClassifierConfig
 from tvclab.report import save_figure, save_results, save_table
+from tvclab.train.stage1 import marginal_stats
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 RUN_TIER = "smoke" if tier == "smoke" else "cpu" if tier == "cpu" else "paper"
-SEEDS = [seed + i for i in range(n_seeds)]
+SMOKE = tier == "smoke"  # smoke: the same cells on the fewest runs that exercise them (2 seeds, 2 sweep points)
+SEEDS = [seed + i for i in range(min(n_seeds, 2) if SMOKE else n_seeds)]
 N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 50_000}[tier]
+N_MATCH = min(N_EVAL, 500)  # validation images per snapshot score (matched-rFID selection)
+BOOT = 20 if SMOKE else evaluation.BOOTSTRAP  # resamples of a Fréchet number's interval over samples
 # smoke tier: a classifier trained for 30 steps stands in for the FD-clf features (seconds, not minutes); its numbers mean nothing
 CLF = ClassifierConfig(dataset=dataset, steps=30) if tier == "smoke" else None
-METHODS = ["baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "wartok"]
+base_cfg = configs.get("baseline_1d", RUN_TIER)
+K0 = base_cfg.quantizer.codebook_size
+SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 4))})  # cpu: 8, 16, 64 (+ the baseline's 256)
+K_CONTROL = max(2, K0 // 16)  # SPEC's control row: the 1D baseline with codebook K/16
+COMMON = [f"data.dataset={dataset}"]
+if dataset != "fashion_mnist":
+    COMMON += [f"data.image_size={data.native_size(dataset)}"]
 LABELS = {"baseline_1d": "1D tokenizer (TiTok)", "tail_dropout": "tail dropout", "fm_decoder": "FM decoder",
           "fm_tail": "FM + tail", "fm_tail_tied": "FM + tail + tied", "wartok": "wAR-Tok (WGF-DPD)",
-          "control_small_k": "1D, codebook K/16 (control)"}
+          "control_small_k": f"1D, codebook K/16 = {K_CONTROL} (control)"}
 # Paper W's CIFAR-10 numbers (Table 3: matched 400K iterations; Table 1: matched rFID ~5), for reading beside ours.
 PAPER_T3 = {"baseline_1d": (2.30, 52.53, 1.38), "tail_dropout": (3.35, 23.37, 0.93), "fm_decoder": (3.41, 38.63, 1.52),
             "fm_tail": (4.42, 22.76, 1.09), "fm_tail_tied": (6.49, 44.79, 1.37), "wartok": (3.06, 11.30, 0.34)}
 PAPER_T1 = {"baseline_1d": ("50K", 4.89, 44.42, 1.07), "tail_dropout": ("90K", 4.94, 17.60, 0.78),
             "fm_decoder": ("290K", 4.91, 38.68, 1.50), "fm_tail": ("350K", 5.07, 24.23, 1.13),
             "fm_tail_tied": ("500K", 5.01, 42.60, 1.41), "wartok": ("100K", 4.99, 14.50, 0.42)}
-base_cfg = configs.get("baseline_1d", RUN_TIER)
-COMMON = [f"data.dataset={dataset}"]
-if dataset != "fashion_mnist":
-    COMMON += [f"data.image_size={data.native_size(dataset)}"]
-ROWS = {m: (m, COMMON) for m in METHODS}
-ROWS["control_small_k"] = ("baseline_1d", COMMON + [f"quantizer.codebook_size={max(2, base_cfg.quantizer.codebook_size // 16)}"])
+wc = configs.get("wartok", RUN_TIER)
+# the WGF-DPD settings searched on the validation split (seed `seed`): the weight sweep at the preset target
+# temperature, and the other temperature at the preset weight
+W0, T_0 = wc.wgf.weight, wc.wgf.target_temperature
+SEARCH = {f"w{w:g}_T{t:g}": (w, t) for w, t in
+          ([(W0, T_0), (W0 * 3, T_0)] if SMOKE else [(W0 * 0.3, T_0), (W0, T_0), (W0 * 3, T_0), (W0, 0.1 if T_0 != 0.1 else 0.03)])}
 results: dict = {"tier": tier, "seeds": SEEDS, "dataset": dataset, "n_eval": N_EVAL, "rows": {},
-                 "validation_split": data.validation_split(dataset)}
-print(f"tier {tier}: stage-1 {base_cfg.optim.steps} steps, width {base_cfg.tokenizer.width}, "
-      f"{base_cfg.tokenizer.n_tokens} tokens, K = {base_cfg.quantizer.codebook_size}; stage-2 "
-      f"{base_cfg.stage2.optim.steps} steps; Fréchet N = {N_EVAL}; seeds {SEEDS}")
+                 "validation_split": data.validation_split(dataset), "sweep_k": SWEEP_K + [K0]}
+print(f"tier {tier}: stage-1 {base_cfg.optim.steps} steps (snapshots every {base_cfg.optim.eval_every}), width "
+      f"{base_cfg.tokenizer.width}, {base_cfg.tokenizer.n_tokens} tokens, K = {K0}; stage-2 "
+      f"{base_cfg.stage2.optim.steps} steps; Fréchet N = {N_EVAL}; seeds {SEEDS}; codebook sweep K = {SWEEP_K + [K0]}")
 
 # %% [markdown]
-# ## Settings at this tier
+# ## Settings and protocol at this tier
 #
 # The `cpu` tier trains every tokenizer on Fashion-MNIST (28x28, patch 7, so 16 patches) into 8 latent tokens,
-# 2+2 transformer layers of width 128, codebook 256, batch 128, for the same number of steps; the stage-2 AR is a
-# 3-layer, 128-wide causal transformer. The `paper` tier holds W Table 5 / F.1's values (see
-# `tvclab.configs`); it is launched with `torchrun` and only rendered here. Without Inception weights every
-# Fréchet number below is **FD-clf** (Fréchet distance in the penultimate features of the suite's Fashion-MNIST
-# classifier), labelled as such: compare it across our rows, never with the paper's FID.
+# 2+2 transformer layers of width 128, codebook 256, batch 128, for the same number of steps, with a tokenizer
+# snapshot every 50 steps; the stage-2 AR is a 3-layer, 128-wide causal transformer. Every VQ row restarts its dead
+# codes (codes no token used in the last 50 steps move to latents of random training images; `quantizer.restart_every`),
+# the same for every row: without it the 1D baseline used 37 of its 256 codes. The `paper` tier holds W Table 5 /
+# F.1's values (see `tvclab.configs`); it is launched with `torchrun` and only rendered here. Without Inception
+# weights every Fréchet number is **FD-clf** (Fréchet distance in the penultimate features of the suite's
+# Fashion-MNIST classifier), labelled as such: compare it across our rows, never with the paper's FID.
 #
-# **Protocol** (`tvclab.evaluation`). Training reads the training rest; every choice (the snapshot of a
-# "matched rFID" row) reads the validation split carved from the training split (its size and seed are in
-# results.json); every reported number comes from the test split. Fréchet numbers carry a bootstrap interval over
-# samples; with several seeds, every number carries a bootstrap interval over seeds. Verdicts come from
-# `tvclab.claims`: "holds", "does not hold" or "inconclusive" when the interval of the difference covers zero.
+# **Protocol** (`tvclab.evaluation`). Training reads the training rest; every choice (the WGF weight and target
+# temperature, the snapshot of a "matched rFID" row) reads the validation split carved from the training split (its
+# size and seed are in results.json); every reported number comes from the test split. The rows a claim turns on
+# have `n_seeds` seeds and a bootstrap interval over seeds; one-seed rows are marked "(1 seed)" and their Fréchet
+# numbers carry a bootstrap interval over samples. Verdicts come from `tvclab.claims`.
 
 # %%
 print(json.dumps(base_cfg.to_dict())[:2000])
@@ -99,128 +114,230 @@ if tier == "paper":
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
 # %% [markdown]
-# ## Stage 1, stage 2 and the test-split numbers of every row
+# ## Training and the test-split numbers of every row
 #
 # Each row and seed: `train.run("stage1", ...)` then `train.run("stage2", ...)` through `evaluation.table_row`; a
-# finished run directory is reused. The equivalent command lines are printed, so any row can be rerun (or run under
-# `torchrun`) by hand.
+# finished run directory is reused. The equivalent command lines are printed.
 #
-# * **rFID** (here FD-clf): reconstructions of the first N test images against those same images.
-# * **gFID** (here FD-clf): N samples of the stage-2 AR (temperature 1, no top-k, no guidance, seed fixed)
-#   against the first N test images. rFID and gFID compare different sets with the same reference images.
-# * **gLoss**: test-split cross-entropy of the stage-2 AR in nats per token, and per image (gLoss x tokens, the
-#   prior's rate); **top-1**: its teacher-forcing accuracy (W Fig. 1). **PSNR** on the same N test images.
+# * **rFD-clf**: reconstructions of the first N test images against those same images; **gFD-clf**: N samples of
+#   the stage-2 AR (temperature 1, no top-k, no guidance, seed fixed) against the same N test images.
+# * **gLoss**: test-split cross-entropy of the stage-2 AR in nats per token, and the **rate** gLoss x tokens in
+#   nats per image; **top-1**: teacher-forcing accuracy (W Fig. 1). **PSNR** on the same N test images.
 #   **Codes used** and **token entropy** (nats, the marginal over all positions) on test images.
+# * For selection only: the validation PSNR (stage 1's last validation row) and validation rate (stage 2's).
 
 # %%
 real_test = evaluation.reference_images(dataset, "test", N_EVAL, image_size=base_cfg.data.image_size)
-real_val = evaluation.reference_images(dataset, "val", min(N_EVAL, 5000), image_size=base_cfg.data.image_size)
-samples, first_samples = {}, {}  # Fig. 2 grids: per row, and per run directory as drawn
+first_samples = {}  # Fig. 2: 64 samples per run directory
 
 
 def row_metrics(r: evaluation.SeedRuns) -> dict:
-    """One seed's test-split numbers for Tables 1/3 (``evaluation.table_row`` calls it per seed)."""
-    rf = evaluation.rfid(r.stage1, real_test, dataset, seed=r.seed, classifier_config=CLF)
-    gf, imgs = evaluation.gfid(r.stage2, real_test, dataset, seed=r.seed, classifier_config=CLF)
+    """One seed's test-split numbers (and the validation numbers selections read); ``table_row`` calls it."""
+    rf = evaluation.rfid(r.stage1, real_test, dataset, seed=r.seed, classifier_config=CLF, bootstrap=BOOT)
+    gf, imgs = evaluation.gfid(r.stage2, real_test, dataset, seed=r.seed, classifier_config=CLF, bootstrap=BOOT)
     first_samples.setdefault(r.stage1, imgs[:64])
     t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(r.stage2)
+    v1, v2 = evaluation.validation_rows(r.stage1)[-1], evaluation.validation_rows(r.stage2)[-1]
     n_tok = r.config.tokenizer.n_tokens
     return {"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "gfid": gf["value"], "gfid_lo": gf["lo"],
-            "gfid_hi": gf["hi"], "psnr": rf["psnr"], "gloss": t2["gloss"], "gloss_per_image": t2["gloss"] * n_tok,
+            "gfid_hi": gf["hi"], "psnr": rf["psnr"], "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
             "top1": t2["top1"], "codes_used": t1["codes_used"], "token_entropy": t1["token_entropy"],
+            "val_psnr": v1["psnr"], "val_rate": v2["gloss"] * n_tok,
+            "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
             "metric": rf["metric"], "n": rf["n"], "features": rf["features"]}
 
 
-rows = {}
-for row, (name, sets) in ROWS.items():
-    cfg = configs.apply_overrides(configs.get(name, RUN_TIER), sets + [f"seed={SEEDS[0]}"])
+def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
+    cfg = configs.apply_overrides(configs.get(name, RUN_TIER), sets + [f"seed={seeds[0]}"])
     s1_dir = train.default_run_dir(cfg)
-    print(f"[{row}]  {train.command('stage1', cfg, s1_dir)}\n{'':>{len(row) + 4}}{train.command('stage2', cfg, s1_dir)}")
+    print(f"{train.command('stage1', cfg, s1_dir)}\n  {train.command('stage2', cfg, s1_dir)}")
     if tier == "paper" and not train.artifacts.is_done(s1_dir):
         raise SystemExit(f"paper tier: {s1_dir} is missing; produce it with the commands above under torchrun")
-    rows[row] = evaluation.table_row(name, RUN_TIER, sets, SEEDS, evaluate=row_metrics)
-    samples[row] = first_samples[rows[row].runs[0].stage1]
-print(f"training and evaluation done after {time.time() - T0:.0f} s")
-first = rows["baseline_1d"].per_seed[0]
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[first["metric"]]
+    return evaluation.table_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
+
+
+sweep = {K0: run_row("baseline_1d", COMMON, SEEDS)}
+for k in SWEEP_K:
+    sweep[k] = run_row("baseline_1d", COMMON + [f"quantizer.codebook_size={k}"], SEEDS)
+search = {key: run_row("wartok", COMMON + [f"wgf.weight={w:g}", f"wgf.target_temperature={t:g}"], SEEDS[:1])
+          for key, (w, t) in SEARCH.items()}
+print(f"codebook sweep and WGF search done after {time.time() - T0:.0f} s")
+
+# %% [markdown]
+# ## Choosing the WGF weight and target temperature on the validation split
+#
+# Paper W states neither ("a low temperature", F.1). The search above is small and stated: the WGF weight at
+# 0.3x, 1x and 3x the preset (0.1) with the preset target temperature (0.03), and the other temperature (0.1) at the
+# preset weight, one seed each. The criterion is the claim itself, read on the **validation** split: the rate a
+# variant saves against the codebook frontier at its own PSNR (validation PSNR and validation rate, the frontier
+# from the sweep's validation means). The winner becomes the wAR-Tok row and gets `n_seeds` seeds.
+
+# %%
+val_sweep = {k: list(zip(r.values("val_rate"), r.values("val_psnr"))) for k, r in sweep.items()}
+search_rows = []
+for key, r in search.items():
+    g = frontier.bootstrap_gap(val_sweep, list(zip(r.values("val_rate"), r.values("val_psnr"))))
+    w, t = SEARCH[key]
+    search_rows.append({"variant": key, "wgf.weight": w, "wgf.target_temperature": t,
+                        "val rate (nats/image)": r.mean("val_rate"), "val PSNR": r.mean("val_psnr"),
+                        "val rate saving vs frontier": g["value"]})
+scored = [row for row in search_rows if row["val rate saving vs frontier"] is not None]
+if scored:
+    chosen = max(scored, key=lambda row: row["val rate saving vs frontier"])["variant"]
+else:  # every variant fell outside the sweep's PSNR range: keep the preset, say so
+    chosen = f"w{W0:g}_T{T_0:g}"
+    print("no variant lies inside the frontier's validation PSNR range; the preset is kept")
+CHOSEN = SEARCH[chosen]
+print(save_table(search_rows, out_dir, "wgf_search_validation", digits=4))
+print(f"chosen on validation: wgf.weight={CHOSEN[0]:g}, wgf.target_temperature={CHOSEN[1]:g}")
+results["wgf_search"] = {"rows": search_rows, "chosen": {"weight": CHOSEN[0], "target_temperature": CHOSEN[1]},
+                         "criterion": "validation rate saving against the codebook frontier at equal validation PSNR"}
+
+# %%
+WARTOK_SETS = COMMON + [f"wgf.weight={CHOSEN[0]:g}", f"wgf.target_temperature={CHOSEN[1]:g}"]
+rows = {"baseline_1d": sweep[K0],
+        "tail_dropout": run_row("tail_dropout", COMMON, SEEDS[:1]),
+        "fm_decoder": run_row("fm_decoder", COMMON, SEEDS[:1]),
+        "fm_tail": run_row("fm_tail", COMMON, SEEDS[:1]),
+        "fm_tail_tied": run_row("fm_tail_tied", COMMON, SEEDS),
+        "wartok": run_row("wartok", WARTOK_SETS, SEEDS),
+        "control_small_k": sweep[K_CONTROL]}
+print(f"all rows trained and evaluated after {time.time() - T0:.0f} s")
+METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["baseline_1d"].per_seed[0]["metric"]]
 
 
 def quantity(r: evaluation.Row, metric: str):
     """What the claims helper reads: per-seed values, or one Fréchet number with its interval over samples."""
-    if len(r.per_seed) == 1 and f"{metric}_lo" in r.per_seed[0] and r.per_seed[0][f"{metric}_lo"] is not None:
-        m = r.per_seed[0]
+    m = r.per_seed[0]
+    if len(r.per_seed) == 1 and m.get(f"{metric}_lo") is not None:
         return {"value": m[metric], "lo": m[f"{metric}_lo"], "hi": m[f"{metric}_hi"]}
     return r.values(metric)
 
 
 def cell(r: evaluation.Row, metric: str) -> str:
-    """mean [interval] for a table cell: over seeds, or over samples for a single Fréchet number."""
+    """mean [interval] for a table cell: over seeds, or over samples for a one-seed Fréchet number."""
     q = quantity(r, metric)
     if isinstance(q, dict):
-        return f"{q['value']:.3f} [{q['lo']:.3f}, {q['hi']:.3f}]"
+        return f"{q['value']:.3f} [{q['lo']:.3f}, {q['hi']:.3f}] (1 seed)"
     s = r.summary[metric]
     return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
 
 
 table3 = []
 for row, r in rows.items():
-    results["rows"][row] = {"matched_iterations": {"iters": r.runs[0].config.optim.steps, "per_seed": r.per_seed,
-                                                   "summary": r.summary}}
+    results["rows"][row] = {"matched_iterations": {"iters": r.runs[0].config.optim.steps, "seeds": r.seeds,
+                                                   "per_seed": r.per_seed, "summary": r.summary}}
     p = PAPER_T3.get(row, (None, None, None))
-    table3.append({"method": LABELS[row], "iters": r.runs[0].config.optim.steps, f"r{METRIC}": cell(r, "rfid"),
-                   f"g{METRIC}": cell(r, "gfid"), "gLoss (nats/token)": cell(r, "gloss"),
-                   "gLoss (nats/image)": cell(r, "gloss_per_image"), "top-1": cell(r, "top1"),
-                   "PSNR": cell(r, "psnr"), "codes used": cell(r, "codes_used"),
+    table3.append({"method": LABELS[row], "seeds": len(r.seeds), "iters": r.runs[0].config.optim.steps,
+                   f"r{METRIC}": cell(r, "rfid"), f"g{METRIC}": cell(r, "gfid"),
+                   "gLoss (nats/token)": cell(r, "gloss"), "rate (nats/image)": cell(r, "rate"),
+                   "top-1": cell(r, "top1"), "PSNR": cell(r, "psnr"), "codes used": cell(r, "codes_used"),
                    "token entropy": cell(r, "token_entropy"), "paper rFID": p[0], "paper gFID": p[1],
                    "paper gLoss": p[2]})
-results["frechet"] = {"metric": first["metric"], "label": METRIC, "features": first["features"], "n": N_EVAL,
-                      "interval": f"95% bootstrap over samples ({evaluation.BOOTSTRAP} resamples) for one seed",
-                      "rfid_reference": f"first {N_EVAL} {dataset} test images (reconstructed vs original)",
-                      "gfid_reference": f"first {N_EVAL} {dataset} test images"}
-print(f"Table 3 (matched iterations), Fréchet metric = {METRIC} at N = {N_EVAL}; paper columns: CIFAR-10 FID at 400K")
+results["frechet"] = {"metric": rows["baseline_1d"].per_seed[0]["metric"], "label": METRIC,
+                      "features": rows["baseline_1d"].per_seed[0]["features"], "n": N_EVAL,
+                      "interval": f"95% bootstrap over seeds; one-seed rows: over samples ({BOOT} resamples)",
+                      "reference": f"first {N_EVAL} {dataset} test images (rFD: reconstructed vs original; gFD: AR samples)"}
+print(f"Table 3 (matched iterations), {METRIC} at N = {N_EVAL}; paper columns: CIFAR-10 FID at 400K")
 print(save_table(table3, out_dir, "table3_matched_iterations", digits=4))
+
+# %% [markdown]
+# ## The rate–distortion frontier
+#
+# Test-split PSNR and rFD-clf against the prior's rate (gLoss x tokens, nats per image). The line is the codebook
+# sweep without WGF (K = 8 ... 256, `n_seeds` seeds each, bars: one standard deviation over seeds); crosses are the
+# WGF-DPD search variants (one seed), the star is the chosen wAR-Tok row (`n_seeds` seeds), and the other markers
+# are Table 1's baselines. The headline verdict: is wAR-Tok above the frontier at equal PSNR, i.e. does the
+# frontier need more nats per image than wAR-Tok to reach wAR-Tok's PSNR, beyond the bootstrap interval over seeds?
+
+# %%
+test_sweep = {k: list(zip(r.values("rate"), r.values("psnr"))) for k, r in sweep.items()}
+w_points = list(zip(rows["wartok"].values("rate"), rows["wartok"].values("psnr")))
+gap = frontier.bootstrap_gap(test_sweep, w_points, "rate_saving")
+gap_psnr = frontier.bootstrap_gap(test_sweep, w_points, "psnr_gain")
+results["frontier"] = {"sweep": {str(k): {"rate": r.values("rate"), "psnr": r.values("psnr"), "rfid": r.values("rfid"),
+                                          "codes_used": r.values("codes_used")} for k, r in sweep.items()},
+                       "wartok": {"rate": rows["wartok"].values("rate"), "psnr": rows["wartok"].values("psnr")},
+                       "rate_saving_at_equal_psnr": gap, "psnr_gain_at_equal_rate": gap_psnr}
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+ks = sorted(sweep)
+for ax, metric, label in ((axes[0], "psnr", "PSNR (dB, test)"), (axes[1], "rfid", f"r{METRIC} (test)")):
+    xs = [sweep[k].mean("rate") for k in ks]
+    ys = [sweep[k].mean(metric) for k in ks]
+    xe = [sweep[k].summary["rate"]["std"] or 0 for k in ks]
+    ye = [sweep[k].summary[metric]["std"] or 0 for k in ks]
+    ax.errorbar(xs, ys, xerr=xe, yerr=ye, fmt="-o", color="0.35", capsize=3, label="codebook sweep, no WGF")
+    for k, x, y in zip(ks, xs, ys):
+        ax.annotate(f"K={k}", (x, y), textcoords="offset points", xytext=(5, -12), fontsize=8, color="0.35")
+    for key, r in search.items():
+        ax.plot(r.mean("rate"), r.mean(metric), "x", color="tab:red", ms=8, mew=2)
+        ax.annotate(key, (r.mean("rate"), r.mean(metric)), textcoords="offset points", xytext=(5, 4), fontsize=7,
+                    color="tab:red")
+    w = rows["wartok"]
+    ax.errorbar(w.mean("rate"), w.mean(metric), xerr=w.summary["rate"]["std"] or 0,
+                yerr=w.summary[metric]["std"] or 0, fmt="*", color="tab:red", ms=14, capsize=3,
+                label=f"wAR-Tok (chosen: w {CHOSEN[0]:g}, T {CHOSEN[1]:g})")
+    for row, marker in (("tail_dropout", "s"), ("fm_decoder", "^"), ("fm_tail", "v"), ("fm_tail_tied", "D")):
+        r = rows[row]
+        ax.plot(r.mean("rate"), r.mean(metric), marker, ms=7, label=LABELS[row])
+    ax.set_xlabel("prior rate: gLoss x tokens (nats / image, test)")
+    ax.set_ylabel(label)
+axes[0].set_title("(a) distortion as PSNR: higher is better")
+axes[1].set_title(f"(b) distortion as r{METRIC}: lower is better")
+axes[1].legend(fontsize=7, loc="upper right")
+save_figure(fig, out_dir, "fig_frontier_rate_distortion")
+print(f"wAR-Tok's rate saving at equal PSNR: {gap['value']} nats/image, interval [{gap['lo']}, {gap['hi']}]; "
+      f"PSNR gain at equal rate: {gap_psnr['value']} dB [{gap_psnr['lo']}, {gap_psnr['hi']}]")
 
 # %% [markdown]
 # ## Table 1: matched reconstruction
 #
 # The paper compares methods at the first checkpoint whose rFID reaches about 5.0. Stage 1 saves a tokenizer
-# snapshot at every evaluation step. The target and the snapshot are chosen on the **validation split**: the target
-# is the worst method's final validation rFID (so every method reaches it), and each method's snapshot is its first
-# one at or below the target. The same stage-2 AR is trained on that snapshot's tokens (`stage2.tokenizer_step`);
-# the numbers reported are the test split's (seed `SEEDS[0]`). Snapshots are one evaluation interval apart, so the
-# matched rows' test rFIDs still differ; the table shows by how much.
+# snapshot every 50 steps. `evaluation.matched_snapshots` scores every snapshot by its rFD-clf on the first
+# validation images, sets the common target to the worst method's best value (so every method reaches it) and
+# takes each method's first snapshot at or below it: the iterations each method needs. The same stage-2 AR is then
+# trained on that snapshot's tokens (`stage2.tokenizer_step`), and the table reports the test split (seed `SEEDS[0]`).
+# The seeded rows also get the iterations each of their seeds needs for the same target (the "fewer iterations"
+# claim).
 
 # %%
-snap_val = {}
+matched = evaluation.matched_snapshots({row: r.runs[0].stage1 for row, r in rows.items()}, dataset, N_MATCH,
+                                       image_size=base_cfg.data.image_size, seed=SEEDS[0], classifier_config=CLF)
+target = matched["target"]
+print(f"common validation r{METRIC} target {target:.4f} (N = {N_MATCH}); the worst method's best snapshot")
+real_val = evaluation.reference_images(dataset, "val", N_MATCH, image_size=base_cfg.data.image_size)
+iters_needed = {}
 for row, r in rows.items():
-    run = r.runs[0]
-    snap_val[row] = {s: evaluation.rfid(run.stage1, real_val, dataset, step=s, seed=run.seed, classifier_config=CLF)["value"]
-                     for s in train.snapshot_steps(run.stage1)}
-final_step = {row: max(v) for row, v in snap_val.items()}
-target = max(snap_val[row][final_step[row]] for row in rows)
-print(f"target validation r{METRIC} = {target:.4f} (the worst final validation r{METRIC}, row "
-      f"{max(rows, key=lambda k: snap_val[k][final_step[k]])})")
+    steps = [matched["steps"][row]]
+    for run in r.runs[1:]:
+        curve = evaluation.snapshot_curve(run.stage1, real_val, dataset, run.seed, CLF)
+        steps.append(evaluation.first_reaching(curve, target))
+    iters_needed[row] = steps
 table1 = []
 for row, r in rows.items():
-    run = r.runs[0]
-    step = min(s for s, v in snap_val[row].items() if v <= target + 1e-9)
-    if step == final_step[row]:
-        s2m = run.stage2
-        rec = {"rfid": r.per_seed[0]["rfid"], "gfid": r.per_seed[0]["gfid"]}
-    else:
-        sets = evaluation.seed_sets(r.sets, run.seed) + [f"stage2.tokenizer_step={step}"]
-        s2m = train.run("stage2", r.name, RUN_TIER, sets, resume=True)
-        rec = {"rfid": evaluation.rfid(run.stage1, real_test, dataset, step=step, seed=run.seed, classifier_config=CLF)["value"],
-               "gfid": evaluation.gfid(s2m, real_test, dataset, seed=run.seed, classifier_config=CLF)[0]["value"]}
+    run, step = r.runs[0], matched["steps"][row]
+    sets = evaluation.seed_sets(r.sets, run.seed) + ([f"stage2.tokenizer_step={step}"] if step != run.config.optim.steps else [])
+    s2m = train.run("stage2", r.name, RUN_TIER, sets, resume=True)
+    rf = evaluation.rfid(run.stage1, real_test, dataset, step=step, seed=run.seed, classifier_config=CLF, bootstrap=BOOT)
+    gf = evaluation.gfid(s2m, real_test, dataset, seed=run.seed, classifier_config=CLF, bootstrap=BOOT)[0]
     t2 = evaluation.test_metrics(s2m)
-    rec.update({"iters": step, "rfid_val": snap_val[row][step], "gloss": t2["gloss"], "top1": t2["top1"]})
+    codes = marginal_stats(train.encode_dataset(run.stage1, "test", step=step)["tokens"], run.config.quantizer.codebook_size)
+    rec = {"iters": step, "iters_per_seed": iters_needed[row], "val_rfid": matched["value"][row],
+           "ratio_to_target": matched["ratio"][row], "rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"],
+           "psnr": rf["psnr"], "gfid": gf["value"], "gloss": t2["gloss"], "top1": t2["top1"],
+           "codes_used": codes["codes_used"], "token_entropy": codes["token_entropy"]}
     results["rows"][row]["matched_rfid"] = rec
-    results["rows"][row]["val_rfid_by_step"] = snap_val[row]
+    results["rows"][row]["val_rfid_by_step"] = matched["curves"][row]
     p = PAPER_T1.get(row, (None,) * 4)
-    table1.append({"method": LABELS[row], "iters": step, f"val r{METRIC} (selection)": rec["rfid_val"],
-                   f"test r{METRIC}": rec["rfid"], f"g{METRIC}": rec["gfid"], "gLoss": rec["gloss"], "top-1": rec["top1"],
-                   "paper iters": p[0], "paper rFID": p[1], "paper gFID": p[2], "paper gLoss": p[3]})
-results["matched_rfid_target"] = target
+    table1.append({"method": LABELS[row], "iters": step, "iters (all seeds)": ", ".join(map(str, iters_needed[row])),
+                   f"val r{METRIC} / target": matched["ratio"][row],
+                   f"test r{METRIC}": f"{rf['value']:.3f} [{rf['lo']:.3f}, {rf['hi']:.3f}]",
+                   f"test g{METRIC}": f"{gf['value']:.3f} [{gf['lo']:.3f}, {gf['hi']:.3f}]", "gLoss": t2["gloss"],
+                   "top-1": t2["top1"], "PSNR": rf["psnr"], "codes used": codes["codes_used"],
+                   "token entropy": codes["token_entropy"], "paper iters": p[0], "paper rFID": p[1],
+                   "paper gFID": p[2], "paper gLoss": p[3]})
+results["matched_rfid"] = {"target": target, "n": N_MATCH, "split": "val",
+                           "within_5_percent": {row: abs(v - 1) <= 0.05 for row, v in matched["ratio"].items()}}
 print(save_table(table1, out_dir, "table1_matched_rfid", digits=4))
 
 # %% [markdown]
@@ -230,7 +347,7 @@ print(save_table(table1, out_dir, "table1_matched_rfid", digits=4))
 # per tokenizer (W Fig. 1 shows the same two panels on CIFAR-10); seed `SEEDS[0]`.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
 palette = dict(zip(rows, sns.color_palette("tab10", len(rows))))
 curves = {}
 for row, r in rows.items():
@@ -240,19 +357,21 @@ for row, r in rows.items():
     style = "-" if row != "control_small_k" else "--"
     for ax, key in zip(axes, ("gloss", "top1")):
         ax.plot(x, curves[row][key], style, color=palette[row], label=LABELS[row], lw=2 if row == "wartok" else 1.3)
-axes[0].set_title("(a) AR loss on validation tokens (nats/token)")
-axes[1].set_title("(b) teacher-forcing top-1 accuracy")
+axes[0].set_title("(a) AR loss on validation tokens")
+axes[0].set_ylabel("gLoss (nats / token)")
+axes[1].set_title("(b) teacher-forcing top-1 accuracy on validation tokens")
+axes[1].set_ylabel("top-1 accuracy")
 for ax in axes:
     ax.set_xlabel("stage-2 step")
-axes[1].legend(fontsize=8)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
 save_figure(fig, out_dir, "fig1_ar_dynamics")
 results["fig1"] = curves
 
 # %% [markdown]
 # ## Figure 2: samples
 #
-# 64 samples per tokenizer, drawn with the same seed (so the same random numbers drive every AR), with each
-# method's gFID (here FD-clf) in its caption.
+# 64 samples per tokenizer (seed `SEEDS[0]`), drawn with the same seed (so the same random numbers drive every AR),
+# with each method's gFD-clf in its caption.
 
 # %%
 from torchvision.utils import make_grid
@@ -262,92 +381,70 @@ rows_n = int(np.ceil(len(rows) / cols))
 fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 3.5 * rows_n))
 for ax in axes.flat:
     ax.axis("off")
-for ax, (row, imgs) in zip(axes.flat, samples.items()):
-    grid = make_grid((imgs[:64].clamp(-1, 1) + 1) / 2, nrow=8, padding=1)
+for ax, (row, r) in zip(axes.flat, rows.items()):
+    grid = make_grid((first_samples[r.runs[0].stage1][:64].clamp(-1, 1) + 1) / 2, nrow=8, padding=1)
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray")
-    ax.set_title(f"{LABELS[row]}\ng{METRIC} {rows[row].per_seed[0]['gfid']:.2f}", fontsize=9)
+    ax.set_title(f"{LABELS[row]}\ng{METRIC} {r.per_seed[0]['gfid']:.2f}", fontsize=9)
 save_figure(fig, out_dir, "fig2_samples")
 
 # %% [markdown]
 # ## Claims
 #
-# Each headline claim of W, tested on our numbers by `tvclab.claims`. "Lower than every baseline" is tested
-# against the best baseline row on that metric. Fréchet numbers of one seed carry their bootstrap interval over
-# samples; gLoss of one seed has no interval, so a gLoss claim is "inconclusive" until the notebook runs with
-# `n_seeds` >= 2. The control row decides whether a gLoss win could be explained by a simpler code distribution
-# alone.
+# Each headline claim of W, tested on our test-split numbers by `tvclab.claims` ("holds", "does not hold", or
+# "inconclusive" when the interval of the difference covers zero). "Lower than every baseline" is tested against
+# the best row among the baselines **and** the K/16 control on that metric. The first claim is the rate–distortion
+# question; the others are the paper's, read with it in mind.
 
 # %%
-baselines = [m for m in METHODS if m != "wartok"]
+baselines = ["baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "control_small_k"]
 w = rows["wartok"]
-
-
-def best(metric: str, among) -> str:
-    return min(among, key=lambda m: rows[m].mean(metric))
-
-
 N = {"frechet": N_EVAL, "seeds": len(SEEDS)}
-mr = {k: v["matched_rfid"] for k, v in results["rows"].items()}
+
+
+def best(metric: str) -> str:
+    return min(baselines, key=lambda m: rows[m].mean(metric))
+
+
 claim_list = [
-    claims.compare("gLoss lower than the best baseline at matched iterations (Table 3)", quantity(w, "gloss"),
-                   quantity(rows[best("gloss", baselines)], "gloss"), better="lower",
+    claims.threshold("wAR-Tok lies above the codebook-size frontier: at its PSNR the frontier needs more nats per "
+                     "image (test split, interpolated along the sweep)", gap, 0.0, better="higher", n=N),
+    claims.compare("gLoss lower than every baseline and the K/16 control at matched iterations (Table 3)",
+                   quantity(w, "gloss"), quantity(rows[best("gloss")], "gloss"), better="lower",
                    paper=f"{PAPER_T3['wartok'][2]} vs {min(v[2] for k, v in PAPER_T3.items() if k != 'wartok')}", n=N),
-    claims.compare(f"g{METRIC} lower than the best baseline at matched iterations (Table 3)", quantity(w, "gfid"),
-                   quantity(rows[best("gfid", baselines)], "gfid"), better="lower",
-                   paper=f"{PAPER_T3['wartok'][1]} vs {min(v[1] for k, v in PAPER_T3.items() if k != 'wartok')}", n=N),
-    claims.compare(f"r{METRIC} not worse than the best baseline by more than 25% (comparable reconstruction)",
-                   quantity(w, "rfid"), quantity(rows[best("rfid", baselines)], "rfid"), better="lower",
-                   margin=-0.25 * rows[best("rfid", baselines)].mean("rfid"), n=N),
-    claims.compare(f"(control) g{METRIC} lower than the 1D baseline with codebook K/16", quantity(w, "gfid"),
-                   quantity(rows["control_small_k"], "gfid"), better="lower", n=N),
-    claims.compare("(control) gLoss per image lower than the 1D baseline with codebook K/16", quantity(w, "gloss_per_image"),
-                   quantity(rows["control_small_k"], "gloss_per_image"), better="lower", n=N),
+    claims.compare(f"g{METRIC} lower than every baseline and the K/16 control at matched iterations (Table 3)",
+                   quantity(w, "gfid"), quantity(rows[best("gfid")], "gfid"), better="lower",
+                   paper=f"{PAPER_T3['wartok'][1]} vs {min(v[1] for k, v in PAPER_T3.items() if k != 'wartok')} (FID)",
+                   n=N),
+    claims.compare(f"r{METRIC} comparable: not worse than the best baseline by more than 25%", quantity(w, "rfid"),
+                   quantity(rows[best("rfid")], "rfid"), better="lower",
+                   margin=-0.25 * rows[best("rfid")].mean("rfid"), n=N),
+    claims.compare(f"fewer stage-1 iterations than the 1D baseline to reach the common validation r{METRIC} (Table 1)",
+                   [s for s in iters_needed["wartok"] if s is not None],
+                   [s for s in iters_needed["baseline_1d"] if s is not None], better="lower",
+                   paper=f"{PAPER_T1['wartok'][0]} vs {PAPER_T1['baseline_1d'][0]}", n=N),
 ]
 print(save_table(claims.table(claim_list), out_dir, "claims"))
 results["claims"] = claim_list
-results["matched_rfid_note"] = ("matched-rFID rows (Table 1) are one seed and one snapshot each: read them as a "
-                                "description, the claims above use the matched-iteration rows")
-
-# %% [markdown]
-# ## Ablation: the levers the paper names
-#
-# The paper does not state the WGF weight or the target temperature ("a low temperature", F.1). Ours
-# (`wgf.weight` 0.1, `wgf.target_temperature` 0.03, see `tvclab.configs`) were chosen from two pilot runs at this
-# tier that read the test split, before the suite had a validation split; the table below shows the alternatives
-# on the **validation** split (the selection's split) beside the test numbers, one lever at a time: the target
-# temperature and the WGF weight (W §4.6-4.7, F.1). Seed `SEEDS[0]`; same stage-2 AR, same evaluation.
-
-# %%
-ablation_rows = []
-if ablations and tier != "paper":
-    wc = configs.get("wartok", RUN_TIER)
-    variants = {
-        f"target temperature 0.1 (vs {wc.wgf.target_temperature:g})": ["wgf.target_temperature=0.1"],
-        f"WGF weight x3 ({wc.wgf.weight * 3:g})": [f"wgf.weight={wc.wgf.weight * 3:g}"],
-    }
-    for label, extra in [("wAR-Tok (as above)", [])] + list(variants.items()):
-        r = evaluation.table_row("wartok", RUN_TIER, COMMON + extra, SEEDS[:1], evaluate=row_metrics)
-        m = r.per_seed[0]
-        val2 = evaluation.validation_rows(r.runs[0].stage2)[-1]
-        ablation_rows.append({"variant": label, "val gLoss": val2["gloss"], f"test r{METRIC}": m["rfid"],
-                              f"test g{METRIC}": m["gfid"], "test gLoss": m["gloss"], "PSNR": m["psnr"],
-                              "codes used": m["codes_used"], "token entropy": m["token_entropy"]})
-    b = rows["baseline_1d"].per_seed[0]
-    ablation_rows.append({"variant": "1D baseline (reference)",
-                          "val gLoss": evaluation.validation_rows(rows["baseline_1d"].runs[0].stage2)[-1]["gloss"],
-                          f"test r{METRIC}": b["rfid"], f"test g{METRIC}": b["gfid"], "test gLoss": b["gloss"],
-                          "PSNR": b["psnr"], "codes used": b["codes_used"], "token entropy": b["token_entropy"]})
-    print(save_table(ablation_rows, out_dir, "ablation_wgf", digits=4))
-else:
-    print(f"ablation skipped (ablations={ablations}, tier={tier})")
-results["ablation"] = ablation_rows
+diff = [rows[r].mean("gfid") - rows[r].mean("rfid") for r in rows]
+results["gfd_minus_rfd"] = {"rows": {r: rows[r].mean("gfid") - rows[r].mean("rfid") for r in rows},
+                            "mean": float(np.mean(diff)), "std": float(np.std(diff)),
+                            "gloss_range": [min(rows[r].mean("gloss") for r in rows), max(rows[r].mean("gloss") for r in rows)]}
+print(f"g{METRIC} - r{METRIC} across rows: {np.mean(diff):.2f} ± {np.std(diff):.2f} (gLoss ranges "
+      f"{results['gfd_minus_rfd']['gloss_range'][0]:.2f}-{results['gfd_minus_rfd']['gloss_range'][1]:.2f}): "
+      f"a small spread here means gFD-clf follows the decoder more than the prior at this tier")
+spp = {r: [m["seconds_per_step"] for m in rows[r].per_seed if m["seconds_per_step"]] for r in ("baseline_1d", "wartok")}
+results["wgf_cost_ratio"] = {"ratio": float(np.mean(spp["wartok"]) / np.mean(spp["baseline_1d"])),
+                             "seconds_per_step": {k: float(np.mean(v)) for k, v in spp.items()},
+                             "paper": "about 1.10 (W F.1)", "note": "measured stage-1 training steps, same machine"}
+print(f"WGF-DPD cost: {results['wgf_cost_ratio']['ratio']:.2f}x the baseline's stage-1 step time")
 
 # %% [markdown]
 # ## Table 2: ImageNet 256 (paper tier, rendered from run directories)
 #
 # W Table 2 compares the 1D baseline and wAR-Tok on ImageNet 256 with the F.2 setup (tokenizer ~86M, target AR
 # ~115M, proxy ~40M). That is days of multi-GPU training, never run inline: pass `imagenet_runs` (a folder holding
-# `baseline_1d/` and `wartok/` run directories) to render the table, or run the commands printed below.
+# `baseline_1d/` and `wartok/` run directories) to render rFID and gFID (FD-clf where Inception is missing) and
+# the AR loss, or run the commands printed below.
 
 # %%
 PAPER_T2 = {"baseline_1d": (2.05, 6.32, 7.89), "wartok": (2.35, 5.42, 7.07)}
@@ -357,14 +454,21 @@ table2 = []
 for name in ("baseline_1d", "wartok"):
     root = Path(imagenet_runs) / name if imagenet_runs else None
     if root is not None and train.artifacts.is_done(root) and train.artifacts.is_done(root / "stage2"):
-        s1e, s2e = evaluation.test_metrics(root), evaluation.test_metrics(root / "stage2")
-        table2.append({"method": LABELS[name], "PSNR": s1e.get("psnr"), "eval AR loss": s2e["gloss"],
-                       "paper rFID": PAPER_T2[name][0], "paper gFID": PAPER_T2[name][1], "paper AR loss": PAPER_T2[name][2]})
+        cfg2 = train.run_config(root)
+        real_in = evaluation.reference_images("imagenet", "test", N_EVAL, image_size=cfg2.data.image_size,
+                                              root=cfg2.runtime.data_root or None)
+        rf = evaluation.rfid(root, real_in, "imagenet")
+        gf = evaluation.gfid(root / "stage2", real_in, "imagenet")[0]
+        label = {"fid": "FID", "fd_clf": "FD-clf"}[rf["metric"]]
+        table2.append({"method": LABELS[name], f"r{label}": rf["value"], f"g{label}": gf["value"],
+                       "AR loss": evaluation.test_metrics(root / "stage2")["gloss"], "N": rf["n"],
+                       "paper rFID": PAPER_T2[name][0], "paper gFID": PAPER_T2[name][1],
+                       "paper AR loss": PAPER_T2[name][2]})
     else:
-        cfg = configs.apply_overrides(configs.get(name, "paper"), t2_sets)
+        cfg2 = configs.apply_overrides(configs.get(name, "paper"), t2_sets)
         out = f"runs/paper/imagenet/{name}"
         for stage in ("stage1", "stage2", "sample"):
-            print("torchrun --standalone --nproc_per_node=8 -m" + train.command(stage, cfg, Path(out))[len("python -m"):])
+            print("torchrun --standalone --nproc_per_node=8 -m" + train.command(stage, cfg2, Path(out))[len("python -m"):])
 if table2:
     print(save_table(table2, out_dir, "table2_imagenet"))
 else:
@@ -373,7 +477,8 @@ results["table2"] = table2
 
 # %%
 save_results(results, out_dir, provenance=provenance.collect(
-    tier=tier, seeds=SEEDS, n={"frechet": N_EVAL, "gloss_test_images": base_cfg.stage2.eval_images,
+    tier=tier, seeds=SEEDS, n={"frechet": N_EVAL, "matched_rfid_val_images": N_MATCH,
+                               "gloss_test_images": base_cfg.stage2.eval_images,
                                "stage1_test_images": base_cfg.evaluation.test_images},
     lpips_in_loss=losses.lpips_in_loss(), wall_time_s=time.time() - T0, validation=dataset))
 print(f"notebook done in {time.time() - T0:.0f} s")

@@ -23,4 +23,6 @@ def test_notebook_01_smoke(tmp_path):
     assert results["flow_cost"]["ratio_ode_over_alignment"] > 1
     assert results["settings"]["align_lr"] == 1e-2
     assert len(results["claims"]) == 7  # (a), (b), (c) for Fig. 3 and for Fig. 5, and the cost claim
+    assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in results["claims"])
+    assert results["provenance"]["tier"] == "smoke"
     assert {"nll_after_ideal_flow", "loss_probe"} <= set(results["rings_ideal_flow_check"])

@@ -135,7 +135,7 @@ def test_smoke_pipeline_through_the_python_api(runs):
     assert torch.equal(train.reconstruct(s1, x, step=8), train.reconstruct(s1, x))  # last snapshot = final
     # stage 2 on an earlier snapshot's tokens (matched-rFID rows, W Table 1): its own directory and token cache
     s2b = train.run("stage2", "wartok", "smoke", SYN + ["stage2.tokenizer_step=4"])
-    assert s2b.name == "stage2__stage2.tokenizer_step-4" and (s1 / "tokens_train_step4.pt").exists()
+    assert s2b.name == "stage2__stage2.tokenizer_step-4" and train.artifacts.tokens(s1, "train", 4, 512).exists()
     assert train.sample(s2b, 4, seed=0)["images"].shape == (4, 1, 28, 28)
 
 

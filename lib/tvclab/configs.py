@@ -68,6 +68,11 @@ class QuantizerConfig:
     beta: float = 0.25            # VQ commitment weight inside the codebook loss (authors' code)
     commit_weight: float = 1.0    # weight of the VQ codebook + commitment loss in the total
     kl_weight: float = 0.0        # kind="none": > 0 adds a Gaussian (VAE) head with this KL weight
+    init: str = "random"          # "random" unit vectors | "data": unit latents of the first training batch
+    restart_every: int = 50       # > 0: every k steps, codes unused since the last check restart at latents of
+                                  # random training images (dead-code restart, as common VQ libraries do); 0: off.
+                                  # cpu tier: 50 (without it the cpu-tier 1D baseline used 37 of 256 codes);
+                                  # paper tier: 0 (W F.1 states none)
 
 
 @dataclass
@@ -122,7 +127,7 @@ class PrologueConfig:
 @dataclass
 class OptimConfig:
     """One optimiser and loop cadence, used by every stage and by every other loop of the suite."""
-    steps: int = 1000             # cpu tier: 1000 steps so notebook 02's rows fit its budget
+    steps: int = 600              # cpu tier: 600 steps (1.4 epochs) so notebook 02's 24 runs with seeds fit 90 min
     batch_size: int = 128         # global batch (split across torchrun processes)
     lr: float = 1e-3
     lr_min: float = 1e-4
@@ -134,7 +139,7 @@ class OptimConfig:
     weight_decay: float = 0.0     # authors' CIFAR code: 0 for encoder/decoder/AR
     grad_clip: float = 0.0        # 0: off
     log_every: int = 25
-    eval_every: int = 250
+    eval_every: int = 50          # cpu tier: a validation row and a tokenizer snapshot every 50 steps (matched rows)
     ckpt_every: int = 250
 
 
@@ -150,7 +155,7 @@ class EvaluationConfig:
 class Stage2Config:
     ar: ARConfig = field(default_factory=ARConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        steps=600, warmup_steps=50, log_every=25, eval_every=100, ckpt_every=500))
+        steps=400, warmup_steps=50, log_every=25, eval_every=100, ckpt_every=400))
     class_cond: bool = False      # W CIFAR-10: unconditional; P ImageNet: class-conditional
     label_drop: float = 0.1       # CFG label dropout (P App. E; authors' W AR config)
     train_images: int = 0         # 0: the whole training rest
@@ -232,6 +237,8 @@ class Config:
                 need(v > 0 and base > 0 and v % base == 0,
                      f"{where}.{every} ({v}) must be a positive multiple of {where}.log_every ({base})")
         need(q.codebook_size >= 2 and t.n_tokens >= 1, "quantizer.codebook_size >= 2 and tokenizer.n_tokens >= 1")
+        need(q.init in ("random", "data"), "quantizer.init must be 'random' or 'data'")
+        need(q.restart_every >= 0, "quantizer.restart_every must be >= 0 (0: off)")
         return self
 
 
@@ -293,6 +300,7 @@ def smoke_tier() -> dict:
         "tokenizer.n_tokens": 4, "quantizer.codebook_size": 32, "quantizer.code_dim": 8, "decoder.fm_steps": 2,
         **{f"wgf.proxy.{k}": v for k, v in small_ar.items()}, **{f"wgf.target.{k}": v for k, v in small_ar.items()},
         **{f"prologue.ar.{k}": v for k, v in small_ar.items()}, **{f"stage2.ar.{k}": v for k, v in small_ar.items()},
+        "quantizer.restart_every": 4,
         "optim.batch_size": 16, "optim.steps": 8, "optim.warmup_steps": 2, "optim.log_every": 2,
         "optim.eval_every": 4, "optim.ckpt_every": 2,
         "evaluation.eval_images": 32, "evaluation.code_eval_images": 64, "evaluation.test_images": 32,
@@ -310,6 +318,7 @@ def paper_w_cifar10() -> dict:
         "tokenizer.width": 512, "tokenizer.enc_depth": 10, "tokenizer.dec_depth": 10,  # Table 5: 10 layers x 512
         "tokenizer.heads": 8, "tokenizer.mlp_ratio": 4.0,                               # 8 heads, MLP ratio 4
         "tokenizer.n_tokens": 64, "quantizer.codebook_size": 1024, "quantizer.code_dim": 12,  # authors' code
+        "quantizer.restart_every": 0,                                                   # W F.1 states no restart
         "decoder.fm_steps": 25,                                                         # authors' code: 25 steps
         "reconstruction.l1_weight": 0.1, "reconstruction.l2_weight": 1.0, "reconstruction.lpips_weight": 0.1,  # F.1
         **{f"wgf.proxy.{k}": v for k, v in {**big, "depth": 4}.items()},                # Table 5: proxy 4 x 512
@@ -335,6 +344,7 @@ def paper_p_imagenet() -> dict:
         "tokenizer.width": 768, "tokenizer.enc_depth": 12, "tokenizer.dec_depth": 12, "tokenizer.heads": 12,
         "tokenizer.mlp_ratio": 8 / 3,                                                   # Table A4 B: 12 x 768
         "quantizer.codebook_size": 16384, "quantizer.code_dim": 14,                     # P §2; authors' z_dim 14
+        "quantizer.restart_every": 0,                                                   # P App. E states none
         "reconstruction.l1_weight": 1.0, "reconstruction.l2_weight": 1.0, "reconstruction.lpips_weight": 1.0,
         "optim.steps": 750_000, "optim.batch_size": 256,                                # App. E: 150 epochs
         "optim.lr": 1e-4, "optim.lr_min": 1e-5, "optim.schedule": "linear", "optim.warmup_steps": 20_000,

@@ -167,3 +167,41 @@ def default_metrics(r: SeedRuns) -> dict:
         t2 = test_metrics(r.stage2)
         out.update({"gloss": t2["gloss"], "top1": t2["top1"]})
     return out
+
+
+# ------------------------------------------------------------------------------------------------ matched rows
+
+def snapshot_curve(stage1_dir: str | Path, real_val: torch.Tensor, dataset: str, seed: int = 0,
+                   classifier_config=None) -> dict[int, float]:
+    """Validation rFID (or FD-clf) of every tokenizer snapshot of a stage-1 run: {step: value}."""
+    from .train import snapshot_steps
+
+    return {s: rfid(stage1_dir, real_val, dataset, step=s, seed=seed, classifier_config=classifier_config,
+                    bootstrap=0)["value"] for s in snapshot_steps(stage1_dir)}
+
+
+def first_reaching(curve: dict[int, float], target: float) -> int | None:
+    """The first snapshot step whose value is at or below ``target`` (None: never)."""
+    hits = [s for s, v in sorted(curve.items()) if v <= target + 1e-12]
+    return hits[0] if hits else None
+
+
+def matched_snapshots(stage1_dirs: dict[str, str | Path], dataset: str, n: int, image_size: int | None = None,
+                      seed: int = 0, classifier_config=None) -> dict:
+    """Paper W Table 1's "matched rFID" chosen on the **validation split** only.
+
+    Each run's snapshots are scored by their rFID against the first ``n`` validation images; the common target is
+    the worst run's best value (so every run reaches it); each run's matched snapshot is the first one at or below
+    the target (the iterations it needs). Returns {"target", "steps" {row: step}, "value" {row: val rFID at that
+    step}, "ratio" {row: value / target}, "curves" {row: {step: val rFID}}, "n", "split": "val"}."""
+    real_val = reference_images(dataset, "val", n, image_size=image_size)
+    curves = {row: snapshot_curve(d, real_val, dataset, seed, classifier_config) for row, d in stage1_dirs.items()}
+    empty = [row for row, c in curves.items() if not c]
+    if empty:
+        raise ValueError(f"no tokenizer snapshots in the stage-1 runs of {', '.join(empty)}; train them with "
+                         "evaluation.snapshots=true")
+    target = max(min(c.values()) for c in curves.values())
+    steps = {row: first_reaching(c, target) for row, c in curves.items()}
+    value = {row: curves[row][s] for row, s in steps.items()}
+    return {"target": target, "steps": steps, "value": value, "ratio": {r: v / target for r, v in value.items()},
+            "curves": curves, "n": n, "split": "val"}

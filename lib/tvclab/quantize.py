@@ -78,6 +78,17 @@ class VectorQuantizer(torch.nn.Module):
         """[K, d] unit-norm codebook."""
         return F.normalize(self.codebook, dim=-1)
 
+    @torch.no_grad()
+    def reset_codes(self, which: torch.Tensor, latents: torch.Tensor, generator: torch.Generator) -> int:
+        """Move the codes ``which`` ([K] bool) to distinct unit latents drawn from ``latents`` [M, d] (data-dependent
+        initialisation and dead-code restart, as common VQ libraries do); returns how many moved."""
+        idx = which.nonzero().flatten()
+        pool = F.normalize(latents.reshape(-1, self.code_dim).float(), dim=-1)
+        n = min(len(idx), len(pool))
+        pick = torch.randperm(len(pool), generator=generator)[:n].to(pool.device)
+        self.codebook.data[idx[:n]] = pool[pick].to(self.codebook.dtype)
+        return n
+
     def distance_logits(self, u: torch.Tensor) -> torch.Tensor:
         """-||u_hat - c_k||^2 for unit-norm u_hat and c_k: [B, n, d] -> [B, n, K] (paper W §4.5)."""
         u = F.normalize(u, dim=-1)

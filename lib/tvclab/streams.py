@@ -27,6 +27,8 @@ STREAMS = {
     "toy_noise": "toy flows: path noise and times",
     "classifier": "the FD-clf classifier's batch order",
     "bootstrap": "bootstrap resampling of intervals",
+    "codebook_init": "VQ: which first-batch latents initialise the codebook (quantizer.init = data)",
+    "codebook_restart": "VQ: the training images whose latents restart dead codes, and which latents",
 }
 
 

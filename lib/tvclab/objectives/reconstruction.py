@@ -91,17 +91,43 @@ class FlowMatchingReconstruction(_Reconstruction):
 
 @register
 class QuantizerLoss(Objective):
-    """VQ codebook + commitment (W F.1, beta 0.25 inside) or the Gaussian latents' KL to N(0, I)."""
+    """VQ codebook + commitment (W F.1, beta 0.25 inside) or the Gaussian latents' KL to N(0, I); and the
+    codebook's health: with ``quantizer.restart_every`` = k, the codes no training token used in the last k steps
+    move to the latents of random training images (dead-code restart). Usage is counted here (a buffer, so a
+    resumed run continues the count) and summed over processes before each restart."""
     name = "quantizer"
     section = "quantizer"
+    streams = ("codebook_restart",)
 
     @staticmethod
     def enabled(cfg: Config) -> bool:
         q = cfg.quantizer
-        return (q.kind == "vq" and q.commit_weight > 0) or (q.kind == "none" and q.kl_weight > 0)
+        return (q.kind == "vq" and (q.commit_weight > 0 or q.restart_every > 0)) or (q.kind == "none" and q.kl_weight > 0)
+
+    def __init__(self, cfg, tok):
+        super().__init__(cfg, tok)
+        if cfg.quantizer.kind == "vq":
+            self.register_buffer("usage", torch.zeros(cfg.quantizer.codebook_size))
 
     def forward(self, x, enc, rnd, tok):
         q = self.cfg.quantizer
         if q.kind == "vq":
+            if self.training and q.restart_every:
+                self.usage += torch.bincount(enc.visual.index.flatten(), minlength=q.codebook_size).to(self.usage)
             return {"commit": enc.visual.loss, "loss": q.commit_weight * enc.visual.loss}
         return {"kl": enc.visual.loss, "loss": q.kl_weight * enc.visual.loss}
+
+    @torch.no_grad()
+    def restart_dead(self, step: int, tok, images: torch.Tensor, reduce) -> dict[str, float]:
+        """After step ``step``: restart the codes unused since the last check at latents of ``images`` (the same
+        images on every process), then reset the count. ``reduce`` sums a tensor over processes."""
+        dead = reduce(self.usage.clone()) == 0
+        moved = 0
+        if dead.any():
+            was = tok.training
+            tok.eval()
+            latents = tok.encode(images).visual.latent
+            tok.train(was)
+            moved = tok.quantizer.reset_codes(dead, latents, self.stream("codebook_restart", step))
+        self.usage.zero_()
+        return {"restarted_codes": moved}

@@ -6,9 +6,10 @@ A stage-1 run directory ``<run>`` holds::
     metrics.jsonl          one row per log / evaluation step ({"kind": "train" | "eval" | "test", "step", ...})
     ckpt.pt                the training state (model, optimiser, RNG, step), written atomically
     done.json              the marker of a finished stage: its config group and final metrics
+    timing.json            seconds per training step (wall time stays out of the metrics, which reruns reproduce)
     tokenizer.pt           the trained tokenizer (config, channels, state)
     snapshots/tokenizer_<step>.pt   the tokenizer at every evaluation step (matched-rFID rows, W Table 1)
-    tokens_<split>[_step<k>].pt     cached token ids of a data split
+    tokens_<split>[_step<k>][_first<n>].pt   cached token ids of a data split (or of its first n images)
     stage2[__...]/         the stage-2 directory: the same four files plus prior.pt and samples_<n>.pt/.json
 """
 from __future__ import annotations
@@ -53,6 +54,16 @@ def done_metrics(d) -> dict:
     return json.loads(done(d).read_text()).get("metrics", {})
 
 
+def timing(d) -> Path:
+    return Path(d) / "timing.json"
+
+
+def seconds_per_step(d) -> float | None:
+    """Measured seconds per training step of the stage in ``d`` (None when not recorded)."""
+    p = timing(d)
+    return json.loads(p.read_text())["seconds_per_step"] if p.exists() else None
+
+
 def tokenizer(d) -> Path:
     return Path(d) / TOKENIZER
 
@@ -67,8 +78,9 @@ def snapshot_steps(d) -> list[int]:
     return sorted(int(p.stem.split("_")[1]) for p in folder.glob("tokenizer_*.pt")) if folder.exists() else []
 
 
-def tokens(d, split: str, step: int | None = None) -> Path:
-    return Path(d) / (f"tokens_{split}.pt" if not step else f"tokens_{split}_step{step}.pt")
+def tokens(d, split: str, step: int | None = None, limit: int = 0) -> Path:
+    """Cached token ids of ``split`` (its first ``limit`` images when > 0) under the tokenizer (snapshot ``step``)."""
+    return Path(d) / f"tokens_{split}{f'_step{step}' if step else ''}{f'_first{limit}' if limit else ''}.pt"
 
 
 def prior(d) -> Path:

@@ -70,6 +70,13 @@ def all_gather_objects(obj, d: Dist) -> list:
     return out
 
 
+def all_reduce_sum(t: torch.Tensor, d: Dist) -> torch.Tensor:
+    """Sum ``t`` over the process group in place (a no-op in one process); returns it."""
+    if d.distributed:
+        dist.all_reduce(t)
+    return t
+
+
 def broadcast_object(obj, d: Dist):
     if not d.distributed:
         return obj

@@ -7,9 +7,13 @@ means; every ``eval_every`` steps ``evaluate(step)`` (rank 0 only) gives an ``ev
 steps and at the end the checkpoint is written atomically. With a ``RunContext`` the rows go to the run's
 metrics.jsonl and a killed run resumes from its checkpoint (model, optimiser, RNG, metrics trimmed to the
 checkpoint's step); without one (in-memory training: toy flows, the classifier) the rows are only returned.
+
+Wall time is kept out of the metrics log (a rerun must reproduce it exactly): with a ``RunContext`` the seconds
+per training step (evaluation and checkpoints excluded) go to the run's ``timing.json`` (``artifacts.timing``).
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Callable
 
@@ -25,11 +29,14 @@ StepFn = Callable[[int], dict]
 
 def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None, params=None,
         evaluate: Callable[[int], dict] | None = None, after_eval: Callable[[int], None] | None = None,
-        desc: str = "train", progress: bool = True) -> list[dict]:
+        after_step: Callable[[int], dict | None] | None = None, desc: str = "train",
+        progress: bool = True) -> list[dict]:
     """Train ``model`` (its trainable ``params``, default all) for ``optim.steps`` steps; return the log rows.
 
     ``ctx`` (``RunContext``): resume, log to the run directory, checkpoint, reduce across processes.
     ``evaluate(step) -> dict``: metrics of an ``eval`` row (rank 0). ``after_eval(step)``: e.g. snapshots (rank 0).
+    ``after_step(step) -> dict | None``: runs on every process after the optimiser step of ``step`` (1-based), e.g.
+    a codebook restart; the numbers it returns are averaged into the ``train`` rows like the losses.
     """
     opt = build_optimizer(model.parameters() if params is None else params, optim)
     master = ctx is None or ctx.dist.master
@@ -48,7 +55,9 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
     acc, n_acc = defaultdict(float), 0
     bar = tqdm(range(start, optim.steps), initial=start, total=optim.steps, desc=desc,
                disable=not (progress and master), mininterval=2.0, dynamic_ncols=True)
+    train_seconds = 0.0
     for step in bar:
+        t_step = time.perf_counter()
         lr = lr_at(step, optim)
         set_lr(opt, lr)
         losses = step_fn(step)
@@ -61,6 +70,10 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
             acc[k] = acc[k] + v.detach()  # summed as tensors: no device sync per step
         n_acc += 1
         done = step + 1
+        if after_step is not None:
+            for k, v in (after_step(done) or {}).items():
+                acc[k] = acc[k] + v
+        train_seconds += time.perf_counter() - t_step
         if done % optim.log_every == 0 or done == optim.steps:
             row = {k: float(v) / n_acc for k, v in acc.items()}
             if ctx is not None:
@@ -80,6 +93,13 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
         if ctx is not None and (done % optim.ckpt_every == 0 or done == optim.steps):
             ctx.save_checkpoint(model, opt, done)
     bar.close()
+    if ctx is not None and master and optim.steps > start:
+        from tvclab.io import atomic_write_json
+
+        from . import artifacts
+
+        atomic_write_json(artifacts.timing(ctx.dir), {"timed_steps": optim.steps - start, "train_seconds": train_seconds,
+                                                      "seconds_per_step": train_seconds / (optim.steps - start)})
     opt.zero_grad(set_to_none=True)  # hand the model back without stale gradients
     model.train(was)
     return rows

@@ -124,12 +124,49 @@ def first_images(ds, n: int) -> torch.Tensor:
     return torch.stack([ds[i][0] for i in range(n)])
 
 
+def images_at(ds, idx: torch.Tensor) -> torch.Tensor:
+    if hasattr(ds, "batch"):
+        return ds.batch(idx)[0]
+    return torch.stack([ds[int(i)][0] for i in idx])
+
+
+def codebook_upkeep(model: Stage1Model, train_ds, ctx: RunContext):
+    """Data-dependent codebook initialisation (``quantizer.init = "data"``: the unit latents of the first global
+    training batch, the same on every process) and the dead-code restart hook for the fit loop
+    (``quantizer.restart_every``); None when neither applies."""
+    cfg, tok, d = model.cfg, model.tokenizer, ctx.dist
+    q = cfg.quantizer
+    if not tok.discrete:
+        return None
+    if q.init == "data":
+        first = Batches(train_ds, cfg.optim.batch_size, cfg.seed).fetch(0, d.device)[0]  # the global batch of step 0
+        with torch.no_grad():
+            latents = tok.encode(first).visual.latent
+        tok.quantizer.reset_codes(torch.ones(q.codebook_size, dtype=torch.bool), latents,
+                                  generator(cfg.seed, "codebook_init"))
+    if not q.restart_every:
+        return None
+    obj = model.objectives["quantizer"]
+
+    def after_step(done: int) -> dict:
+        if done % q.restart_every:
+            return {}
+        g = generator(cfg.seed, "codebook_restart", done)
+        idx = torch.randperm(len(train_ds), generator=g)[: min(len(train_ds), 256)]
+        out = obj.restart_dead(done, tok, images_at(train_ds, idx).to(d.device),
+                               lambda t: distributed.all_reduce_sum(t, d))
+        return out
+
+    return after_step
+
+
 def train(ctx: RunContext) -> dict:
     cfg, d = ctx.cfg, ctx.dist
     dev = d.device
     train_ds = load_data(cfg, "train")
     torch.manual_seed(cfg.seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
+    after_step = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
     net = distributed.wrap(model, d)
@@ -154,7 +191,7 @@ def train(ctx: RunContext) -> dict:
         if cfg.evaluation.snapshots:
             save_tokenizer(artifacts.snapshot(ctx.dir, step), model.tokenizer, cfg)
 
-    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}",
+    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}", after_step=after_step,
         evaluate=lambda step: {"split": "val", **evaluate(model, held, code_held, dev)}, after_eval=snapshot)
     final = {}
     if d.master:
@@ -213,12 +250,12 @@ def run_config(run_dir: str | Path) -> configs.Config:
 
 @torch.no_grad()
 def encode_dataset(run_dir: str | Path, split: str = "train", device="cpu", batch: int = 500,
-                   step: int | None = None) -> dict:
-    """Token ids of every image of ``split`` under the run's tokenizer (or its snapshot at ``step``):
-    {"tokens" [N, n], "labels" [N], optionally "prologue" [N, n_prologue]}, in data order; cached in the run
-    directory (``artifacts.tokens``)."""
+                   step: int | None = None, limit: int = 0) -> dict:
+    """Token ids of every image of ``split`` (its first ``limit`` when > 0) under the run's tokenizer (or its
+    snapshot at ``step``): {"tokens" [N, n], "labels" [N], optionally "prologue" [N, n_prologue]}, in data order;
+    cached in the run directory (``artifacts.tokens``)."""
     run_dir = Path(run_dir)
-    cache = artifacts.tokens(run_dir, split, step)
+    cache = artifacts.tokens(run_dir, split, step, limit)
     if cache.exists():
         return checkpoint.load_plain(cache)
     cfg = run_config(run_dir)
@@ -226,13 +263,14 @@ def encode_dataset(run_dir: str | Path, split: str = "train", device="cpu", batc
     if not tok.discrete:
         raise ValueError(f"{run_dir} has a continuous tokenizer (quantizer.kind='none'): there are no token ids to encode")
     ds = load_data(cfg, split)
+    total = min(limit, len(ds)) if limit else len(ds)
     toks, pros, labels = [], [], []
-    images_all = ds.tensors() if hasattr(ds, "tensors") else None
-    for i in tqdm(range(0, len(ds), batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
+    images_all = ds.tensors(total) if hasattr(ds, "tensors") else None
+    for i in tqdm(range(0, total, batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
         if images_all is not None:
             x, y = images_all[0][i : i + batch], images_all[1][i : i + batch]
         else:
-            items = [ds[j] for j in range(i, min(i + batch, len(ds)))]
+            items = [ds[j] for j in range(i, min(i + batch, total))]
             x, y = torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
         enc = tok.encode(x.to(device))
         toks.append(enc.visual.index.cpu())

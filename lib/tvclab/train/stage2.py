@@ -60,14 +60,14 @@ def evaluate(ar: ARPrior, seq: torch.Tensor, labels: torch.Tensor, device, chunk
     return {"gloss": ce / seq.numel(), "top1": correct / seq.numel()}
 
 
-def _tokens(ctx: RunContext, split: str) -> dict:
-    """Rank 0 encodes (and caches) the split; the others wait and read the cache."""
+def _tokens(ctx: RunContext, split: str, limit: int = 0) -> dict:
+    """Rank 0 encodes (and caches) the split's first ``limit`` images (0: all); the others wait and read the cache."""
     d, step = ctx.dist, ctx.cfg.stage2.tokenizer_step or None
     if d.master:
-        enc = encode_dataset(ctx.root, split, device=d.device, step=step)
+        enc = encode_dataset(ctx.root, split, device=d.device, step=step, limit=limit)
     ctx.barrier()
     if not d.master:
-        enc = encode_dataset(ctx.root, split, device=d.device, step=step)
+        enc = encode_dataset(ctx.root, split, device=d.device, step=step, limit=limit)
     return enc
 
 
@@ -77,8 +77,8 @@ def train(ctx: RunContext) -> dict:
     from tvclab import data
 
     num_classes = data.num_classes(cfg.data.dataset)
-    train_set = TokenSet(_tokens(ctx, "train"), cfg, s2.train_images)
-    val_set = TokenSet(_tokens(ctx, "val"), cfg, s2.eval_images)
+    train_set = TokenSet(_tokens(ctx, "train", s2.train_images), cfg)
+    val_set = TokenSet(_tokens(ctx, "val", s2.eval_images), cfg)
     n_visual = train_set.seq.shape[1] - cfg.prologue.n
     torch.manual_seed(cfg.seed + 1)
     ar = build_prior(cfg, n_visual, num_classes).to(dev)
@@ -103,8 +103,8 @@ def train(ctx: RunContext) -> dict:
     if d.master:
         atomic_torch_save(artifacts.prior(ctx.dir), {"config": cfg.to_dict(), "n_visual": n_visual,
                                                      "num_classes": num_classes, "state": ar.state_dict()})
-        test_set = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=s2.tokenizer_step or None), cfg,
-                            s2.eval_images)
+        test_set = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=s2.tokenizer_step or None,
+                                           limit=s2.eval_images), cfg)
         final = {"kind": "test", "step": s2.optim.steps, "split": "test",
                  **evaluate(ar, test_set.seq, test_set.labels, dev)}
         ctx.log(final)
