@@ -14,14 +14,14 @@
 # ODE log-likelihood.
 
 # %% tags=["parameters"]
-tier: str = "cpu"  # smoke | cpu | paper (paper: App. C.1 settings, flows trained by python -m tvclab.flow train-toy)
+tier: str = "cpu"  # smoke | cpu | paper (paper: App. C.1 settings, flows trained by python -m tvclab.toyflows train-toy)
 seed: int = 0  # seed of every random draw: flow init, target samples, path noise, initial latents
 out_dir: str = "figures/01_flow_alignment_toy"  # figures (PNG + PDF), tables and results.json
 
 # %% [markdown]
 # ## Settings
 #
-# All tier-dependent values live in one dataclass, `tvclab.flow.ToyConfig`; `ToyConfig.for_tier("paper")` is
+# All tier-dependent values live in one dataclass, `tvclab.toyflows.ToyConfig`; `ToyConfig.for_tier("paper")` is
 # App. C.1: an MLP with AdaLN time modulation (width 512, 4 residual blocks) trained for 100k Adam steps at
 # batch 256, then 1000 latents drawn from N(0, I) and optimised by Adam for 5000 steps.
 #
@@ -49,12 +49,12 @@ import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from tvclab import claims, flow, provenance, toy
+from tvclab import claims, flow, provenance, toy, toyflows
 from tvclab.bench.flow_cost import measure as measure_flow_cost
 from tvclab.models.blocks import count_params
 from tvclab.report import save_figure, save_results, save_table
 
-config = flow.ToyConfig.for_tier(tier)
+config = toyflows.ToyConfig.for_tier(tier)
 device = "cuda" if tier == "paper" and torch.cuda.is_available() else "cpu"
 torch.manual_seed(seed)
 t_start = time.time()
@@ -81,7 +81,7 @@ def gen(offset: int) -> torch.Generator:
 flow_models, flow_losses = {}, {}
 t0 = time.time()
 for name in config.distributions:
-    model, losses = flow.toy_flow(config, name, seed, train_if_missing=(tier != "paper"), device=device)
+    model, losses = toyflows.toy_flow(config, name, seed, train_if_missing=(tier != "paper"), device=device)
     model.eval()
     flow_models[name], flow_losses[name] = model, losses
     print(f"{name:10s} flow-matching loss: first 100 steps {np.mean(losses[:100]):.3f}, "
@@ -107,7 +107,7 @@ for i, name in enumerate(config.distributions):
     model = flow_models[name]
     nll_fn, nll_kind = toy.nll_function(name, config.kde_reference, gen(400 + i), config.kde_bandwidth)
     target = toy.sample(name, 2000, gen(500 + i))  # fresh samples: display and the target's own NLL
-    y, history = flow.align_latents(
+    y, history = toyflows.align_latents(
         model, y0.to(device), config.align_steps, lr=config.align_lr, n_t=config.n_t,
         track=lambda p: nll_fn(p).mean(), track_every=config.track_every, snapshot_steps=snapshot_steps,
         generator=gen(700 + i))
@@ -315,7 +315,7 @@ loss_probe = {  # eq. 5 at each probe point, 4000 draws of (t, x0), the same dra
 print(save_table([{"flow": k} | dict(zip(probe, v)) for k, v in loss_probe.items()], out_dir,
                  "table_rings_alignment_loss_probe", digits=3))
 
-y_ideal, _ = flow.align_latents(ideal, y0[: config.ideal_latents].to(device), config.ideal_steps,
+y_ideal, _ = toyflows.align_latents(ideal, y0[: config.ideal_latents].to(device), config.ideal_steps,
                                  lr=config.align_lr, n_t=config.n_t, generator=gen(1020))
 y_ideal = y_ideal.cpu()
 r = runs[name]

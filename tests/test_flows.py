@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from tvclab import flow, toy
+from tvclab import flow, toy, toyflows
 from tvclab.flow import ODESolver, frozen
 from tvclab.models.blocks import count_params
 
@@ -44,7 +44,7 @@ def test_velocity_mlp_shapes_and_errors():
 
 
 def test_velocity_mlp_uses_the_suite_timestep_embedding():
-    from tvclab.models.blocks import TimestepEmbedding
+    from tvclab.flow.time import TimestepEmbedding
 
     assert isinstance(flow.VelocityMLP(2, width=8, blocks=1).time, TimestepEmbedding)
 
@@ -162,7 +162,7 @@ def test_train_flow_then_align_latents_lowers_the_true_mog5_nll():
     torch.manual_seed(0)
     model = flow.VelocityMLP(2, width=32, blocks=2)
     data_g, noise_g = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
-    losses = flow.train_flow(model, lambda n: toy.sample("mog5", n, data_g), steps=300, batch_size=128, lr=2e-3,
+    losses = toyflows.train_flow(model, lambda n: toy.sample("mog5", n, data_g), steps=300, batch_size=128, lr=2e-3,
                               generator=noise_g, progress=False)
     assert len(losses) == 300 and sum(losses[-50:]) < sum(losses[:50])
     model.eval()
@@ -172,7 +172,7 @@ def test_train_flow_then_align_latents_lowers_the_true_mog5_nll():
 
     y0 = torch.randn(300, 2, generator=torch.Generator().manual_seed(3))
     keep = y0.clone()
-    y, history = flow.align_latents(model, y0, steps=150, lr=1e-2, n_t=2, track=true_nll, track_every=10,
+    y, history = toyflows.align_latents(model, y0, steps=150, lr=1e-2, n_t=2, track=true_nll, track_every=10,
                                      snapshot_steps=(0, 150), generator=torch.Generator().manual_seed(4),
                                      progress=False)
     assert torch.equal(y0, keep) and y is not y0 and not y.requires_grad
@@ -185,50 +185,50 @@ def test_train_flow_then_align_latents_lowers_the_true_mog5_nll():
 
 
 def test_toy_config_tiers():
-    paper = flow.ToyConfig.for_tier("paper")  # App. C.1
+    paper = toyflows.ToyConfig.for_tier("paper")  # App. C.1
     assert (paper.width, paper.blocks, paper.flow_steps, paper.flow_batch) == (512, 4, 100_000, 256)
     assert (paper.n_latents, paper.align_steps) == (1000, 5000)
     for tier in ("smoke", "cpu"):
-        c = flow.ToyConfig.for_tier(tier)
+        c = toyflows.ToyConfig.for_tier(tier)
         assert c.tier == tier and set(c.distributions) == set(toy.NAMES)
         steps = c.snapshot_steps()
         assert steps[0] == 0 and steps[-1] == c.align_steps and steps == sorted(set(steps))
     with pytest.raises(ValueError, match="smoke, cpu, paper"):
-        flow.ToyConfig.for_tier("gpu")
+        toyflows.ToyConfig.for_tier("gpu")
 
 
 def tiny_config(**kw):
-    return flow.ToyConfig(tier="smoke", width=8, blocks=1, flow_steps=6, flow_batch=16, **kw)
+    return toyflows.ToyConfig(tier="smoke", width=8, blocks=1, flow_steps=6, flow_batch=16, **kw)
 
 
 def test_toy_flow_trains_once_into_its_run_directory_then_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
     config = tiny_config()
     rng = torch.get_rng_state()
-    model, losses = flow.toy_flow(config, "moons", seed=3, progress=False)
+    model, losses = toyflows.toy_flow(config, "moons", seed=3, progress=False)
     assert torch.equal(torch.get_rng_state(), rng)  # seeded by named streams, the global RNG untouched
-    path = flow.toy_flow_dir(config, "moons", 3) / "flow.pt"
+    path = toyflows.toy_flow_dir(config, "moons", 3) / "flow.pt"
     assert path.exists() and path.parent.is_relative_to(tmp_path) and len(losses) == config.flow_steps
-    again, losses_again = flow.toy_flow(config, "moons", seed=3, train_if_missing=False)
+    again, losses_again = toyflows.toy_flow(config, "moons", seed=3, train_if_missing=False)
     assert losses_again == pytest.approx(losses)
     for (k, a), b in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(a, b), k
     path.unlink()  # retrained from the same seed: the same flow
-    retrained, _ = flow.toy_flow(config, "moons", seed=3, progress=False)
+    retrained, _ = toyflows.toy_flow(config, "moons", seed=3, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), retrained.state_dict().values()))
 
 
 def test_toy_flow_missing_at_paper_tier_says_how_to_train_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="python -m tvclab.flow train-toy --tier smoke --seed 0 --only mog5"):
-        flow.toy_flow(tiny_config(), "mog5", seed=0, train_if_missing=False)
+    with pytest.raises(FileNotFoundError, match="python -m tvclab.toyflows train-toy --tier smoke --seed 0 --only mog5"):
+        toyflows.toy_flow(tiny_config(), "mog5", seed=0, train_if_missing=False)
 
 
 def test_train_toy_cli_writes_the_flow(tmp_path, monkeypatch, capsys):
-    from tvclab.flow.toyflows import main
+    from tvclab.toyflows import main
 
     monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
     assert main(["train-toy", "--tier", "smoke", "--only", "mog5", "--device", "cpu"]) == 0
-    config = flow.ToyConfig.for_tier("smoke")
-    assert (flow.toy_flow_dir(config, "mog5", 0) / "flow.pt").exists()
+    config = toyflows.ToyConfig.for_tier("smoke")
+    assert (toyflows.toy_flow_dir(config, "mog5", 0) / "flow.pt").exists()
     assert "mog5:" in capsys.readouterr().out

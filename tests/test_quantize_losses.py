@@ -9,7 +9,7 @@ from tvclab import configs, losses, memo
 from tvclab.flow import PATH
 from tvclab.losses import reconstruction_loss, wgf_dpd_loss
 from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, VectorQuantizer, prob_ste
-from tvclab.train.optim import build_optimizer
+from tvclab.fit import build_optimizer
 from tvclab.train.stage1 import Stage1Model
 
 

@@ -112,7 +112,7 @@ def accuracy(model: DataClassifier, images: torch.Tensor, labels: torch.Tensor, 
 
 
 def optim_config(config: ClassifierConfig):
-    """The classifier's training as the suite's ``OptimConfig`` (one loop, ``tvclab.train.loop.fit``)."""
+    """The classifier's training as the suite's ``OptimConfig`` (one loop, ``tvclab.fit``)."""
     from .configs import OptimConfig
 
     return OptimConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, lr_min=0.0,
@@ -123,8 +123,7 @@ def optim_config(config: ClassifierConfig):
 
 def train_classifier(config: ClassifierConfig, root=None, progress: bool = True) -> DataClassifier:
     """Train ``config`` deterministically (seeded init and batch order), store it atomically, return it (eval mode)."""
-    from .train.batches import Batches
-    from .train.loop import fit
+    from .fit import Batches, fit
 
     torch.manual_seed(config.seed)
     train = data.load(config.dataset, "train", root=root)

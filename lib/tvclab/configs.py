@@ -127,12 +127,12 @@ class PrologueConfig:
 @dataclass
 class OptimConfig:
     """One optimiser and loop cadence, used by every stage and by every other loop of the suite."""
-    steps: int = 600              # cpu tier: 600 steps (1.4 epochs) so notebook 02's 24 runs with seeds fit 90 min
+    steps: int = 400              # cpu tier: 400 steps (0.9 epoch): notebook 02's 24 runs with seeds fit its 90 min
     batch_size: int = 128         # global batch (split across torchrun processes)
     lr: float = 1e-3
     lr_min: float = 1e-4
     schedule: str = "cosine"      # "cosine" (W: cosine to 3e-5) | "linear" (P: linear decay) | "constant"
-    warmup_steps: int = 100
+    warmup_steps: int = 50
     optimizer: str = "adamw"      # "adamw" (decay on matrices only) | "adam"
     beta1: float = 0.5            # W / authors' code: betas (0.5, 0.95)
     beta2: float = 0.95
@@ -155,7 +155,7 @@ class EvaluationConfig:
 class Stage2Config:
     ar: ARConfig = field(default_factory=ARConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        steps=400, warmup_steps=50, log_every=25, eval_every=100, ckpt_every=400))
+        steps=300, warmup_steps=50, log_every=25, eval_every=100, ckpt_every=300))
     class_cond: bool = False      # W CIFAR-10: unconditional; P ImageNet: class-conditional
     label_drop: float = 0.1       # CFG label dropout (P App. E; authors' W AR config)
     train_images: int = 0         # 0: the whole training rest

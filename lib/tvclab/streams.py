@@ -12,7 +12,7 @@ import zlib
 import torch
 
 STREAMS = {
-    "batches": "epoch permutations of the training set (train.batches)",
+    "batches": "epoch permutations of the training set (tvclab.fit.batches)",
     "init": "model initialisation",
     "noise": "flow-matching decoder: noise x0 and time t per step (W F.1)",
     "tail_dropout": "tail dropout: whether to drop and the cut-off (W §2.3, F.1)",

@@ -22,7 +22,7 @@ import torch
 
 from tvclab import configs
 from tvclab.models import count_params
-from tvclab.train.optim import build_optimizer
+from tvclab.fit import build_optimizer
 from tvclab.train.stage1 import Stage1Model
 
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from torch.func import functional_call
 
-from ..models.blocks import TimestepEmbedding
+from .time import TimestepEmbedding
 from .path import PATH
 
 

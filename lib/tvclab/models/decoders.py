@@ -17,7 +17,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .blocks import TimestepEmbedding, Transformer, init_weights
+from tvclab.flow.time import TimestepEmbedding
+
+from .blocks import Transformer, init_weights
 
 # SelfTok's stage table (authors' code for W: timesteps 200,400,600,800,1000 with 192,184,72,48,16 tokens per stage
 # out of 512): equal fifths of u in [0, 1] cover these shares of the token positions.

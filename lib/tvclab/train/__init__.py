@@ -11,7 +11,7 @@ from tvclab import streams
 
 from . import artifacts
 from .checkpoint import CheckpointError
-from .loop import fit
+from tvclab.fit import fit
 from .runner import (STAGES, RunConflictError, Stage, StageMissingError, changed, command, default_run_dir,
                      register_stage, run, stage_dir)
 from .sample import sample

@@ -65,6 +65,14 @@ class RunContext:
                              "torch_rng": torch.get_rng_state(), "config": self.cfg.to_dict()})
         self.barrier()
 
+    def record_timing(self, steps: int, seconds: float) -> None:
+        """Seconds per training step of this stage (rank 0), kept out of the metrics log (``artifacts.timing``)."""
+        from tvclab.io import atomic_write_json
+
+        if self.dist.master:
+            atomic_write_json(artifacts.timing(self.dir), {"timed_steps": steps, "train_seconds": seconds,
+                                                           "seconds_per_step": seconds / steps})
+
     def reduce_mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average per-rank scalars over the process group (rank-local means of equal-size shards -> global mean)."""
         if not self.dist.distributed or not values:

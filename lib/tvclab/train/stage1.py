@@ -3,7 +3,7 @@ validation split during training and on the test split at the end.
 
 One step: encode (and quantise) the batch, then each enabled objective adds its term: reconstruction (paper W's
 baselines, §2.3, F.1), the quantiser's loss, WGF-DPD (W Algorithm 1), the prologue CE (paper P eq. 2); one AdamW
-step over every trainable parameter (``tvclab.train.loop.fit``).
+step over every trainable parameter (``tvclab.fit``).
 """
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from tvclab import configs, data
 from tvclab.io import atomic_torch_save
 from tvclab.models import Tokenizer
 from tvclab.objectives import enabled_objectives
+from tvclab.fit import Batches, fit, iterate
+from tvclab.streams import generator, rank_slice
 
 from . import artifacts, checkpoint, distributed
-from .batches import Batches, iterate
-from .loop import fit
 from .runlog import RunContext
-from tvclab.streams import generator, rank_slice
 
 
 class Stage1Model(nn.Module):

@@ -12,13 +12,12 @@ from tvclab.io import atomic_torch_save
 from tvclab.losses import ar_cross_entropy
 from tvclab.models import ARPrior
 from tvclab.objectives import sequence_layout
+from tvclab.fit import Batches, fit
+from tvclab.streams import generator, rank_slice
 
 from . import artifacts, checkpoint, distributed
-from .batches import Batches
-from .loop import fit
 from .runlog import RunContext
 from .stage1 import encode_dataset
-from tvclab.streams import generator, rank_slice
 
 
 class TokenSet:

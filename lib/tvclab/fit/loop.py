@@ -9,7 +9,10 @@ metrics.jsonl and a killed run resumes from its checkpoint (model, optimiser, RN
 checkpoint's step); without one (in-memory training: toy flows, the classifier) the rows are only returned.
 
 Wall time is kept out of the metrics log (a rerun must reproduce it exactly): with a ``RunContext`` the seconds
-per training step (evaluation and checkpoints excluded) go to the run's ``timing.json`` (``artifacts.timing``).
+per training step (evaluation and checkpoints excluded) go to ``ctx.record_timing`` (the run's ``timing.json``).
+
+``ctx`` is duck-typed (``tvclab.train.runlog.RunContext``: ``dist.master``, ``restore``, ``log``, ``barrier``,
+``reduce_mean``, ``save_checkpoint``, ``record_timing``), so this package imports nothing of the stages.
 """
 from __future__ import annotations
 
@@ -94,12 +97,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
             ctx.save_checkpoint(model, opt, done)
     bar.close()
     if ctx is not None and master and optim.steps > start:
-        from tvclab.io import atomic_write_json
-
-        from . import artifacts
-
-        atomic_write_json(artifacts.timing(ctx.dir), {"timed_steps": optim.steps - start, "train_seconds": train_seconds,
-                                                      "seconds_per_step": train_seconds / (optim.steps - start)})
+        ctx.record_timing(optim.steps - start, train_seconds)
     opt.zero_grad(set_to_none=True)  # hand the model back without stale gradients
     model.train(was)
     return rows

@@ -3,10 +3,10 @@ cache, and the alignment of free latents.
 
 ``ToyConfig.for_tier(tier)`` holds every tier-dependent value (``"paper"`` is App. C.1); ``train_flow`` fits a
 velocity model by flow matching (eq. 3) and ``align_latents`` optimises free latents by the alignment loss
-(eq. 5), both with the suite's one loop (``tvclab.train.loop.fit``); ``toy_flow`` returns the trained flow of one
+(eq. 5), both with the suite's one loop (``tvclab.fit``); ``toy_flow`` returns the trained flow of one
 target, loaded from its run directory or trained there (atomic write).
 
-``python -m tvclab.flow train-toy --tier paper --device cuda`` trains the toy flows into the run directories that
+``python -m tvclab.toyflows train-toy --tier paper --device cuda`` trains the toy flows into the run directories that
 the notebook reads at the paper tier.
 """
 from __future__ import annotations
@@ -19,15 +19,14 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 
-from .. import toy
-from ..configs import OptimConfig
-from ..io import atomic_torch_save
-from ..models.blocks import count_params
-from ..paths import run_dir
-from .. import streams
-from ..train.loop import fit
-from .losses import alignment_loss, flow_matching_loss
-from .velocity import VelocityMLP, check_points
+from . import streams, toy
+from .configs import OptimConfig
+from .fit import fit
+from .flow.losses import alignment_loss, flow_matching_loss
+from .flow.velocity import VelocityMLP, check_points
+from .io import atomic_torch_save
+from .models.blocks import count_params
+from .paths import run_dir
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,7 @@ def toy_flow(config: ToyConfig, name: str, seed: int, train_if_missing: bool = T
         model.load_state_dict(saved["state_dict"])
         return model.to(device), list(saved["losses"].tolist())
     if not train_if_missing:
-        raise FileNotFoundError(f"no trained toy flow at {path}; train it with: python -m tvclab.flow train-toy "
+        raise FileNotFoundError(f"no trained toy flow at {path}; train it with: python -m tvclab.toyflows train-toy "
                                 f"--tier {config.tier} --seed {seed} --only {name} [--device cuda]")
     index = toy.NAMES.index(name)
     with torch.random.fork_rng(devices=[]):  # nn.Linear draws its init from the global RNG
@@ -201,8 +200,8 @@ def toy_flow(config: ToyConfig, name: str, seed: int, train_if_missing: bool = T
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tvclab.flow train-toy --tier paper [--seed 0] [--only mog5] [--device cuda]``."""
-    ap = argparse.ArgumentParser(prog="python -m tvclab.flow")
+    """``python -m tvclab.toyflows train-toy --tier paper [--seed 0] [--only mog5] [--device cuda]``."""
+    ap = argparse.ArgumentParser(prog="python -m tvclab.toyflows")
     sub = ap.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train-toy", help="train the toy flows of notebook 01 into their run directories")
     tr.add_argument("--tier", choices=ToyConfig.TIERS, default="paper", help="settings (paper: App. C.1)")
@@ -217,3 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {count_params(model):,} parameters, flow-matching loss (mean of the last {len(tail)} "
               f"steps) {sum(tail) / len(tail):.4f} -> {toy_flow_dir(config, name, args.seed)}")
     return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
