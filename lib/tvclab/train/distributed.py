@@ -52,9 +52,12 @@ def setup(device: str = "auto") -> Dist:
 
 
 def wrap(model: torch.nn.Module, d: Dist) -> torch.nn.Module:
+    """DDP around ``model`` (no-op in one process). Buffers are not broadcast from rank 0 at every forward: the
+    suite's buffers are constants or per-process counts that are summed explicitly (the VQ usage count of the
+    dead-code restart), which a broadcast would overwrite."""
     if not d.distributed:
         return model
-    return DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+    return DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None, broadcast_buffers=False)
 
 
 def barrier(d: Dist) -> None:
