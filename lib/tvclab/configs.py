@@ -127,7 +127,7 @@ class PrologueConfig:
 @dataclass
 class OptimConfig:
     """One optimiser and loop cadence, used by every stage and by every other loop of the suite."""
-    steps: int = 400              # cpu tier: 400 steps (0.9 epoch): notebook 02's 24 runs with seeds fit its 90 min
+    steps: int = 400              # cpu tier: 400 steps (0.9 epoch): notebook 02's 20 runs with seeds fit its budget
     batch_size: int = 128         # global batch (split across torchrun processes)
     lr: float = 1e-3
     lr_min: float = 1e-4
