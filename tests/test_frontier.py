@@ -23,16 +23,24 @@ def test_bootstrap_gap_and_its_verdict():
              for k, r, p in ((8, 2.0, 10.0), (32, 4.0, 14.0), (256, 8.0, 17.0))}
     above = [(4.0 + rng.normal(0, 0.05), 16.0 + rng.normal(0, 0.05)) for _ in range(3)]
     on = [(6.0 + e, 15.5 + e) for e in (-0.3, 0.0, 0.3)]  # (6, 15.5) lies on the 4 -> 8 segment
-    g = frontier.bootstrap_gap(sweep, above)
+    g = frontier.bootstrap_gap(sweep, above, "rate_saving")
     assert g["value"] == pytest.approx(frontier.rate_saving([np.mean([a[0] for a in sweep[k]]) for k in sorted(sweep)],
                                                            [np.mean([a[1] for a in sweep[k]]) for k in sorted(sweep)],
                                                            np.mean([a[0] for a in above]), np.mean([a[1] for a in above])))
     assert g["lo"] > 0 and claims.threshold("above", g, 0.0, better="higher")["verdict"] == "holds"
-    g_on = frontier.bootstrap_gap(sweep, on)
+    g_on = frontier.bootstrap_gap(sweep, on, "rate_saving")
     assert g_on["lo"] < 0 < g_on["hi"]
     assert claims.threshold("above", g_on, 0.0, better="higher")["verdict"] == "inconclusive"
-    single = frontier.bootstrap_gap({k: v[:1] for k, v in sweep.items()}, above[:1])
+    single = frontier.bootstrap_gap({k: v[:1] for k, v in sweep.items()}, above[:1], "rate_saving")
     assert single["lo"] is None and claims.threshold("above", single, 0.0, better="higher")["verdict"] == "inconclusive"
+    # below the sweep's lowest PSNR only the anchor (rate 0, the constant image's PSNR) defines the frontier
+    low = [(3.0, 8.0)] * 2
+    assert frontier.bootstrap_gap(sweep, low, "rate_saving")["value"] is None
+    anchored = frontier.bootstrap_gap(sweep, low, "rate_saving", anchor=(0.0, 6.0))
+    assert anchored["value"] == pytest.approx(np.mean([a[0] for a in sweep[8]]) * (8.0 - 6.0) /
+                                              (np.mean([a[1] for a in sweep[8]]) - 6.0) - 3.0, rel=1e-6)
+    assert claims.threshold("above", frontier.bootstrap_gap(sweep, low, "rate_saving"), 0.0,
+                            better="higher")["verdict"] == "inconclusive"  # no value: nothing decides
     with pytest.raises(ValueError, match="kind must be"):
         frontier.bootstrap_gap(sweep, above, kind="nope")
 

@@ -33,7 +33,7 @@ def test_notebook_02_smoke(smoke_notebook):
     assert res["wgf_search"]["chosen"] and len(res["wgf_search"]["rows"]) == 2
     fr = res["frontier"]
     assert set(fr["sweep"]) == {str(k) for k in res["sweep_k"]} and "rate_saving_at_equal_psnr" in fr
-    assert len(res["claims"]) == 5
+    assert len(res["claims"]) == 6
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
     assert res["wgf_cost_ratio"]["ratio"] > 0
     prov = res["provenance"]

@@ -183,6 +183,13 @@ def threshold(claim: str, ours, bound: float, *, better: str, paper: str | None 
     """
     sign = _check_better(better)
     bound = _number(bound, "bound")
+    if ours is None or (isinstance(ours, Mapping) and "value" in ours and ours["value"] is None):
+        # no number to judge (e.g. a point outside the range a frontier was measured on): nothing decides the claim
+        return {"claim": claim, "verdict": "inconclusive", "kind": "threshold",
+                "ours": {"mean": None, "lo": None, "hi": None, "n": 0, "single_seed": None}, "bound": bound,
+                "comparator": {-1: "<", 1: ">"}[sign], "difference": {"mean": None, "lo": None, "hi": None},
+                "better": better, "paper": paper, "n": n, "method": "no value (outside the measured range)",
+                "exact": bool(exact)}
     q = _quantity(ours, "ours", level, n_boot, seed)
     comparator = {(-1, False): "<", (-1, True): "<=", (1, False): ">", (1, True): ">="}[(sign, bool(inclusive))]
     diff = {"mean": q["mean"] - bound, "lo": None, "hi": None}

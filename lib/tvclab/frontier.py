@@ -49,12 +49,13 @@ GAPS = {"rate_saving": rate_saving, "psnr_gain": psnr_gain}
 
 
 def bootstrap_gap(sweep: Mapping[object, Sequence[tuple[float, float]]], point: Sequence[tuple[float, float]],
-                  kind: str = "rate_saving", n_boot: int = stats.N_BOOT, level: float = stats.LEVEL,
-                  seed: int = 0) -> dict:
+                  kind: str = "psnr_gain", n_boot: int = stats.N_BOOT, level: float = stats.LEVEL,
+                  seed: int = 0, anchor: tuple[float, float] | None = None) -> dict:
     """The gap of ``point`` (per-seed (rate, psnr) pairs) to the frontier of ``sweep`` ({K: per-seed (rate, psnr)
     pairs}), from the seed means, with a percentile-bootstrap interval over seeds (each point resampled on its own).
-    Resamples that fall outside the sweep are dropped and counted (``outside``); value None when the mean point
-    falls outside it."""
+    ``anchor``: a fixed frontier point, e.g. (0, PSNR of the best constant image): a one-code tokenizer carries no
+    information and decodes every image to the mean image. Resamples that fall outside the sweep are dropped and
+    counted (``outside``); value None when the mean point falls outside it."""
     if kind not in GAPS:
         raise ValueError(f"kind must be one of {', '.join(GAPS)}, got {kind!r}")
     fn = GAPS[kind]
@@ -63,7 +64,7 @@ def bootstrap_gap(sweep: Mapping[object, Sequence[tuple[float, float]]], point: 
     pt = np.asarray(point, np.float64).reshape(-1, 2)
 
     def gap(sw, p):
-        means = np.stack([a.mean(0) for a in sw])
+        means = np.stack([a.mean(0) for a in sw] + ([np.asarray(anchor, np.float64)] if anchor is not None else []))
         m = p.mean(0)
         return fn(means[:, 0], means[:, 1], m[0], m[1])
 
