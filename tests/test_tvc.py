@@ -57,12 +57,73 @@ def test_elbo_plus_gap_and_kl_decomposition(shape, rng):
     assert d["mutual_information"] == pytest.approx(tvc.mutual_information(p_data, q_zx), abs=1e-12)
 
 
-def test_surrogate_and_categorical_score(rng):
+def test_surrogate_decomposition(rng):
     for k in (2, 9, 50):
         q_phi, q_psi, p = (rng.dirichlet(np.ones(k)) for _ in range(3))
         s = tvc.surrogate_decomposition(q_phi, q_psi, p)
         assert s["surrogate"] == pytest.approx(s["kl_q_p"] - s["kl_q_proxy"], abs=1e-10)
-        np.testing.assert_allclose(tvc.categorical_score(p), np.log(p), atol=1e-12)
+
+
+def test_categorical_score_check_passes_for_log_p_and_fails_for_wrong_scores(rng):
+    """Notebook 00 §6: the score against finite differences of the log-density on the simplex. The right score
+    passes; p itself, log of a perturbed p, and the score of another distribution fail; a constant shift is
+    invisible on the simplex and passes, as it should."""
+    p = rng.dirichlet(np.ones(6))
+    z = np.eye(6)[2]
+    density = lambda v: tvc.categorical_log_density(v, p)  # noqa: E731
+    assert tvc.tangent_score_residual(density, z, tvc.categorical_score(p)) < 1e-8
+    assert tvc.tangent_score_residual(density, z, tvc.categorical_score(p) + 3.0) < 1e-8
+    perturbed = p * np.exp(0.05 * rng.standard_normal(6))
+    for wrong in (p, np.log(perturbed / perturbed.sum()), tvc.categorical_score(rng.dirichlet(np.ones(6)))):
+        assert tvc.tangent_score_residual(density, z, wrong) > 1e-3
+
+
+def test_particle_gradient_check_fails_for_a_wrong_sign_or_wrong_loss(rng):
+    """Notebook 00 §6: FD of KL(q||p) - KL(q||q_psi) at an interior q, and of ``wgf_dpd_loss`` at a one-hot,
+    against log q_psi - log p; a swapped sign and a loss that forgets the proxy both fail."""
+    import torch
+
+    from tvclab.losses import wgf_dpd_loss
+
+    q, q_psi, p = (rng.dirichlet(np.ones(5)) for _ in range(3))
+    grad = tvc.categorical_score(q_psi) - tvc.categorical_score(p)
+    kl_difference = lambda v: float(tvc.kl(v, p) - tvc.kl(v, q_psi))  # noqa: E731
+    assert tvc.tangent_score_residual(kl_difference, q, grad, h=0.5 * q.min()) < 1e-8
+    assert tvc.tangent_score_residual(kl_difference, q, -grad, h=0.5 * q.min()) > 1e-3
+
+    def loss_of(v, log_q):
+        t = lambda a: torch.as_tensor(a, dtype=torch.float64)[None, None]  # noqa: E731
+        return float(wgf_dpd_loss(t(v), t(log_q), t(np.log(p))))
+
+    z = np.eye(5)[1]
+    assert tvc.tangent_score_residual(lambda v: loss_of(v, np.log(q_psi)), z, grad) < 1e-8
+    assert tvc.tangent_score_residual(lambda v: loss_of(v, np.zeros(5)), z, grad) > 1e-3  # proxy ignored
+
+
+def test_case2_identity_holds_and_a_wrong_posterior_breaks_it(rng, monkeypatch):
+    """posterior gap = prior gap - KL(p_data || p_theta) for a likelihood-consistent model; all three > 0 off
+    p = q(z). Replacing the Bayes posterior by the prior (a classic bug) breaks the identity."""
+    _, _, p_data, q_zx = tvc.random_problem(6, 4, rng)
+    p_z = 0.5 * tvc.aggregate_posterior(p_data, q_zx) + 0.5 * rng.dirichlet(np.ones(4))
+    g = tvc.case2_gaps(p_data, q_zx, p_z)
+    assert min(g.values()) > 1e-4
+    assert abs(g["posterior_gap"] - (g["prior_gap"] - g["data_kl"])) < 1e-12
+    monkeypatch.setattr(tvc, "model_posterior", lambda pz, pxz: np.broadcast_to(pz, (pxz.shape[1], len(pz))))
+    bad = tvc.case2_gaps(p_data, q_zx, p_z)
+    assert abs(bad["posterior_gap"] - (bad["prior_gap"] - bad["data_kl"])) > 1e-3
+
+
+def test_case3_fit_closes_the_likelihood_gap_only_for_a_complete_family(rng):
+    """Cor. 3.2 case 3 by optimisation: the complete-family check passes for |Z| >= |X| and fails when handed an
+    incomplete family (|Z| < |X|), where the posterior gap still closes."""
+    _, _, p_data, q_zx = tvc.random_problem(4, 6, rng)
+    ok = tvc.fit_posterior_consistency(p_data, q_zx, seed=0)
+    assert ok["posterior_gap_start"] > 1e-2
+    assert max(ok["posterior_gap"], ok["likelihood_gap"], ok["data_kl"]) < 1e-8
+    _, _, p_data, q_zx = tvc.random_problem(6, 3, rng)
+    broken = tvc.fit_posterior_consistency(p_data, q_zx, seed=0)
+    assert broken["posterior_gap"] < 1e-8
+    assert broken["likelihood_gap"] > 1e-3 and broken["data_kl"] > 1e-3
 
 
 def test_corollary_case1_consistent_model_reproduces_data(rng):

@@ -10,7 +10,9 @@ decoder table p(x|z) (logits [K, N]) and an encoder given by per-x logits [N, K]
 - **Instance-wise ELBO matching** (§4.1): soft q(z|x) = softmax(logits_x), exact expected reconstruction plus
   ``weight * E_x KL(q(z|x) || p(z))``, the prior term of the (beta-)ELBO.
 
-Both record KL(q(z) || p(z)) and I(X; Z) of the encoder every step (exact, float64, via ``tvclab.tvc``).
+Both record KL(q(z) || p(z)) and I(X; Z) of the encoder every step (exact, float64, via ``tvclab.tvc``), each for
+two readouts of the same logits: the hard codes (argmax) and the soft posterior, so that the two methods are
+measured alike from the same start.
 """
 from __future__ import annotations
 
@@ -48,12 +50,25 @@ class CategoricalToy:
         return enc.requires_grad_(), dec.requires_grad_()
 
 
-def _record(hist: dict, q_z_given_x: np.ndarray, p_z: np.ndarray, loss: float) -> None:
-    p_data = np.full(q_z_given_x.shape[0], 1.0 / q_z_given_x.shape[0])
-    q_z = tvc.aggregate_posterior(p_data, q_z_given_x)
-    hist["marginal_kl"].append(float(tvc.kl(q_z, p_z)))
-    hist["mutual_information"].append(tvc.mutual_information(p_data, q_z_given_x))
-    hist["loss"].append(loss)
+READOUTS = ("hard", "soft")  # the two readouts of one encoder (logits [N, K]) that both methods are measured on
+
+
+def _record(hist: dict, logits: torch.Tensor, tau: float, p_z: np.ndarray) -> None:
+    """KL(q(z) || p(z)) and I(X; Z) of the encoder ``logits`` read two ways, the same for both methods: ``hard``
+    codes z_x = argmax (what a tokenizer emits; I = H(q(z)) since H(Z|X) = 0) and the ``soft`` posterior
+    softmax(logits / tau). Both methods start from the same logits, so from the same values. Recorded before the
+    first step and after every step (``steps + 1`` values; ``loss`` has one value per step)."""
+    p_data = np.full(logits.shape[0], 1.0 / logits.shape[0])
+    logits = logits.detach()
+    tables = {"hard": F.one_hot(logits.argmax(1), logits.shape[1]).double().numpy(),
+              "soft": torch.softmax(logits / tau, 1).numpy()}
+    for readout, q_z_given_x in tables.items():
+        hist[f"marginal_kl_{readout}"].append(float(tvc.kl(tvc.aggregate_posterior(p_data, q_z_given_x), p_z)))
+        hist[f"mutual_information_{readout}"].append(tvc.mutual_information(p_data, q_z_given_x))
+
+
+def _history() -> dict[str, list[float]]:
+    return {f"{m}_{r}": [] for m in ("marginal_kl", "mutual_information") for r in READOUTS} | {"loss": []}
 
 
 def run_wgf_dpd(cfg: CategoricalToy) -> dict[str, list[float]]:
@@ -64,7 +79,8 @@ def run_wgf_dpd(cfg: CategoricalToy) -> dict[str, list[float]]:
     proxy = torch.zeros(cfg.n_codes, dtype=torch.float64, requires_grad=True)  # q_psi logits
     opt = torch.optim.Adam([enc, dec, proxy], lr=cfg.lr)
     x = torch.arange(cfg.n_data)
-    hist = {"marginal_kl": [], "mutual_information": [], "loss": []}
+    hist = _history()
+    _record(hist, enc, cfg.tau, p.numpy())
     for _ in range(cfg.steps):
         z = prob_ste(enc, cfg.tau)                          # paper W Alg. 1 line 2
         rec = -(z.onehot * F.log_softmax(dec, dim=1)[:, x].T).sum(1).mean()  # -log p(x | z_x), line 3
@@ -75,7 +91,8 @@ def run_wgf_dpd(cfg: CategoricalToy) -> dict[str, list[float]]:
         opt.zero_grad()
         loss.backward()
         opt.step()                                          # line 8: one joint step
-        _record(hist, F.one_hot(z.index, cfg.n_codes).double().numpy(), p.numpy(), float(rec + cfg.weight * prior.detach()))
+        hist["loss"].append(float((rec + cfg.weight * prior).detach()))
+        _record(hist, enc, cfg.tau, p.numpy())
     return hist
 
 
@@ -85,16 +102,18 @@ def run_instance_elbo(cfg: CategoricalToy) -> dict[str, list[float]]:
     enc, dec = cfg.init()
     opt = torch.optim.Adam([enc, dec], lr=cfg.lr)
     x = torch.arange(cfg.n_data)
-    hist = {"marginal_kl": [], "mutual_information": [], "loss": []}
+    hist = _history()
+    _record(hist, enc, cfg.tau, p.numpy())
     for _ in range(cfg.steps):
-        q = torch.softmax(enc, 1)
+        q = torch.softmax(enc / cfg.tau, 1)  # the same encoder family as WGF-DPD's prob_ste
         rec = -(q * F.log_softmax(dec, dim=1)[:, x].T).sum(1).mean()  # E_{q(z|x)} -log p(x|z)
         inst_kl = (q * (torch.log(q) - torch.log(p))).sum(1).mean()
         loss = rec + cfg.weight * inst_kl
         opt.zero_grad()
         loss.backward()
         opt.step()
-        _record(hist, q.detach().numpy(), p.numpy(), float(loss))
+        hist["loss"].append(float(loss.detach()))
+        _record(hist, enc, cfg.tau, p.numpy())
     return hist
 
 

@@ -151,7 +151,8 @@ def kl(p, q, axis: int = -1) -> np.ndarray:
 def mutual_information(p_data, q_z_given_x) -> float:
     """I_q(X; Z) = H_q(Z) - H_q(Z|X) under the data-anchored joint (paper W §4.1)."""
     q_z = aggregate_posterior(p_data, q_z_given_x)
-    return float(entropy(q_z) - np.sum(np.asarray(p_data) * entropy(q_z_given_x)))
+    value = float(entropy(q_z) - np.sum(np.asarray(p_data) * entropy(q_z_given_x)))
+    return 0.0 if -1e-12 < value < 0.0 else value  # I >= 0: only rounding makes it -1e-17 (then 0, not "-0")
 
 
 def kl_decomposition(p_z, p_data, q_z_given_x) -> dict[str, float]:
@@ -231,20 +232,104 @@ def case3_counterexample(p_data, q_z_given_x, strength: float = 0.5):
     return p_z, p_x_given_z, r
 
 
-# --------------------------------------------------------------------------------------------- §4.5
-def categorical_score(p) -> np.ndarray:
-    """grad_z log P(z | p) with log P(z | p) = sum_k z_k log p_k (paper W §4.5): the vector log p.
+def case2_gaps(p_data, q_z_given_x, p_z) -> dict[str, float]:
+    """The gaps of Corollary 3.2 case 2 for the model (p_z, q(x|z)): likelihood-consistent, prior ``p_z``.
 
-    Computed by autograd at a one-hot z (torch, float64), so the notebook checks the closed form against it.
+    Returns the prior gap KL(q(z) || p(z)), the posterior gap E_x KL(q(z|x) || p(z|x)) (from the model's Bayes
+    posterior, ``model_posterior``) and KL(p_data || p_theta) (from ``model_marginal``). Taking E_q of Theorem 3.1
+    with a zero likelihood term gives (App. D.1)
+
+        posterior gap = prior gap - KL(p_data || p_theta),
+
+    an identity between three separately computed numbers that are all > 0 when p_z != q(z): a wrong posterior,
+    marginal or aggregate posterior breaks it. It also shows the case: the posterior gap can vanish only where the
+    prior gap equals the data KL, and that is at p_z = q(z) (then both are 0).
+    """
+    p_data = np.asarray(p_data, dtype=np.float64)
+    q_z, q_x_given_z = consistent_model(p_data, q_z_given_x)
+    post = model_posterior(p_z, q_x_given_z)
+    return {"prior_gap": float(kl(q_z, p_z)),
+            "posterior_gap": float(np.sum(p_data * kl(q_z_given_x, post))),
+            "data_kl": float(kl(p_data, model_marginal(p_z, q_x_given_z)))}
+
+
+def fit_posterior_consistency(p_data, q_z_given_x, seed: int = 0, max_iter: int = 500) -> dict[str, float]:
+    """Corollary 3.2 case 3 by optimisation: fix p(z) = q(z) (prior consistency), start the decoder p(x|z) at random
+    logits and minimise the posterior gap E_x KL(q(z|x) || p(z|x)) over it (L-BFGS, float64).
+
+    Case 3 says that when the family {q(x|z)}_z is complete, posterior + prior consistency force likelihood
+    consistency: the fitted decoder must end at q(x|z), so the likelihood gap E_q(z) KL(q(x|z) || p(x|z)) goes to
+    0 with the posterior gap. When it is incomplete (|Z| < |X|), the posterior gap still goes to 0 but the fit
+    stops wherever it meets the set {q(x|z) r(x)} of App. D.1, generically with a likelihood gap > 0 and
+    p_theta != p_data. Nothing here is zero by construction: both gaps start large and the decoder is free.
+    Returns the final posterior gap, likelihood gap and KL(p_data || p_theta), and the starting posterior gap.
     """
     import torch
 
-    p_t = torch.as_tensor(np.asarray(p, dtype=np.float64))
-    z = torch.zeros_like(p_t)
-    z[0] = 1.0
-    z.requires_grad_(True)
-    (z * torch.log(p_t)).sum().backward()
-    return z.grad.numpy()
+    p_data = np.asarray(p_data, dtype=np.float64)
+    q_z_np, q_x_given_z = consistent_model(p_data, q_z_given_x)
+    q_zx = torch.as_tensor(np.asarray(q_z_given_x, dtype=np.float64))
+    p_data_t, q_z = torch.as_tensor(p_data), torch.as_tensor(q_z_np)
+    support = q_zx > 0
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(q_zx.shape[1], q_zx.shape[0], generator=g, dtype=torch.float64).requires_grad_()
+
+    def posterior_gap(logits: torch.Tensor) -> torch.Tensor:
+        log_joint = torch.log(q_z)[None, :] + torch.log_softmax(logits, 1).T  # log p(x, z), [X, Z]
+        log_post = log_joint - torch.logsumexp(log_joint, 1, keepdim=True)
+        terms = torch.where(support, q_zx * (torch.log(q_zx.clamp_min(1e-300)) - log_post), 0.0)
+        return (p_data_t * terms.sum(1)).sum()
+
+    start = float(posterior_gap(logits.detach()))
+    opt = torch.optim.LBFGS([logits], lr=1.0, max_iter=max_iter, tolerance_grad=1e-14, tolerance_change=1e-16,
+                            history_size=50, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = posterior_gap(logits)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    p_x_given_z = torch.softmax(logits.detach(), 1).numpy()
+    return {"posterior_gap_start": start, "posterior_gap": float(posterior_gap(logits.detach())),
+            "likelihood_gap": float(np.sum(q_z_np * kl(q_x_given_z, p_x_given_z))),
+            "data_kl": float(kl(p_data, model_marginal(q_z_np, p_x_given_z)))}
+
+
+# --------------------------------------------------------------------------------------------- §4.5
+def categorical_log_density(z, p) -> float:
+    """log P(z | p) = sum_k z_k log p_k (paper W §4.5): the categorical log-pmf at a one-hot z, extended
+    linearly to the simplex (the extension the probability straight-through estimator differentiates)."""
+    z = np.asarray(z, dtype=np.float64)
+    return float(np.sum(np.where(z != 0, z * _log(np.asarray(p, dtype=np.float64)), 0.0)))
+
+
+def categorical_score(p) -> np.ndarray:
+    """grad_z log P(z | p) = log p, the categorical score of paper W §4.5 (closed form)."""
+    return np.log(np.asarray(p, dtype=np.float64))
+
+
+def tangent_score_residual(log_density, z, score, h: float = 1e-3) -> float:
+    """max_k | (f(z + h u_k) - f(z - h u_k)) / 2h - <score, u_k> | with f = ``log_density``, u_k = e_k - 1/K.
+
+    The u_k span the simplex's tangent space {sum_k v_k = 0}: z lives on the simplex, so only the tangent part of
+    a score is defined (adding a constant to every entry changes nothing, and the prob-STE softmax Jacobian of
+    §4.5 removes it too). Central differences of the *density* against the closed-form *score*: a score that is
+    not the gradient of this density (say p instead of log p, or log of a perturbed p) gives a residual of the
+    size of the error. For the categorical, f is linear in z, so the differences are exact up to rounding
+    (about 1e-12 at h = 1e-3).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    k = z.shape[0]
+    worst = 0.0
+    for i in range(k):
+        u = -np.full(k, 1.0 / k)
+        u[i] += 1.0
+        fd = (log_density(z + h * u) - log_density(z - h * u)) / (2 * h)
+        worst = max(worst, abs(fd - float(score @ u)))
+    return worst
 
 
 # --------------------------------------------------------------------------------------------- random tables
