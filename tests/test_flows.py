@@ -198,6 +198,7 @@ def test_toy_config_tiers():
 
 
 def tiny_config(**kw):
+    kw = {"max_flow_steps": 6, "kde_reference": 200, "support_check_samples": 50, "support_check_ode_steps": 4} | kw
     return toyflows.ToyConfig(tier="smoke", width=8, blocks=1, flow_steps=6, flow_batch=16, **kw)
 
 
@@ -205,16 +206,17 @@ def test_toy_flow_trains_once_into_its_run_directory_then_loads(tmp_path, monkey
     monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
     config = tiny_config()
     rng = torch.get_rng_state()
-    model, losses = toyflows.toy_flow(config, "moons", seed=3, progress=False)
+    model, losses, checks = toyflows.toy_flow(config, "moons", seed=3, progress=False)
     assert torch.equal(torch.get_rng_state(), rng)  # seeded by named streams, the global RNG untouched
     path = toyflows.toy_flow_dir(config, "moons", 3) / "flow.pt"
     assert path.exists() and path.parent.is_relative_to(tmp_path) and len(losses) == config.flow_steps
-    again, losses_again = toyflows.toy_flow(config, "moons", seed=3, train_if_missing=False)
-    assert losses_again == pytest.approx(losses)
+    again, losses_again, checks_again = toyflows.toy_flow(config, "moons", seed=3, train_if_missing=False)
+    assert losses_again == pytest.approx(losses) and checks_again == checks
+    assert [c["steps"] for c in checks] == [6] and 0.0 <= checks[0]["on_support"] <= 1.0
     for (k, a), b in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(a, b), k
     path.unlink()  # retrained from the same seed: the same flow
-    retrained, _ = toyflows.toy_flow(config, "moons", seed=3, progress=False)
+    retrained, _, _ = toyflows.toy_flow(config, "moons", seed=3, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), retrained.state_dict().values()))
 
 
@@ -232,3 +234,44 @@ def test_train_toy_cli_writes_the_flow(tmp_path, monkeypatch, capsys):
     config = toyflows.ToyConfig.for_tier("smoke")
     assert (toyflows.toy_flow_dir(config, "mog5", 0) / "flow.pt").exists()
     assert "mog5:" in capsys.readouterr().out
+
+
+def test_toy_flow_trains_in_chunks_until_the_support_check_passes_and_resumes(tmp_path, monkeypatch):
+    """A flow is trained chunk by chunk until its own samples pass the support check (here: never, so up to
+    max_flow_steps); a killed run resumes at its last finished chunk and ends where an uninterrupted one ends."""
+    monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
+    config = tiny_config(max_flow_steps=18, flow_support_bar=1.01)  # an unreachable bar: every chunk runs
+    model, losses, checks = toyflows.toy_flow(config, "mog5", seed=1, progress=False)
+    assert len(losses) == 18 and [c["steps"] for c in checks] == [6, 12, 18]
+    path = toyflows.toy_flow_dir(config, "mog5", 1) / "flow.pt"
+    path.unlink()
+    short = tiny_config(max_flow_steps=12, flow_support_bar=1.01)  # "killed" after two chunks
+    toyflows.toy_flow(short, "mog5", seed=1, progress=False)
+    resumed, losses2, checks2 = toyflows.toy_flow(config, "mog5", seed=1, progress=False)
+    assert losses2 == pytest.approx(losses) and [c["steps"] for c in checks2] == [6, 12, 18]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), resumed.state_dict().values()))
+    passing = tiny_config(max_flow_steps=18, flow_support_bar=0.0)  # passes at once: one chunk
+    _, losses3, checks3 = toyflows.toy_flow(passing, "grid", seed=1, progress=False)
+    assert len(losses3) == 6 and len(checks3) == 1
+
+
+def test_toy_flow_second_writer_waits_for_the_first_then_loads(tmp_path, monkeypatch):
+    """The toy-flow cache has one writer: while its directory is locked, a second caller waits, and once the
+    holder is done it loads what the holder wrote instead of training again."""
+    import threading
+    import time
+
+    from tvclab.locks import dir_lock
+
+    monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
+    config = tiny_config()
+    directory = toyflows.toy_flow_dir(config, "moons", 4)
+    out = {}
+    with dir_lock(directory, what="test holder", quiet=True):
+        first = toyflows.toy_flow(config, "moons", seed=4, progress=False)  # re-entrant: the holder trains
+        waiter = threading.Thread(target=lambda: out.setdefault("flow", toyflows.toy_flow(config, "moons", seed=4)))
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive()  # blocked on the lock
+    waiter.join(timeout=30)
+    assert not waiter.is_alive() and out["flow"][1] == pytest.approx(first[1])

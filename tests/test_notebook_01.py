@@ -18,11 +18,13 @@ def test_notebook_01_smoke(tmp_path):
     assert results["tier"] == "smoke"
     assert set(results["distributions"]) == set(toy.NAMES)
     for r in results["distributions"].values():
-        assert {"nll_before", "nll_after", "pearson", "spearman", "landscape_spearman"} <= set(r)
+        assert {"nll_before", "nll_after", "pearson", "spearman", "landscape_spearman", "pearson_late",
+                "minima_on_support", "coverage_gap", "flow_support_checks", "claim_checks"} <= set(r)
+        assert set(r["claim_checks"]) == {"a", "coverage", "b", "c"}
     assert {"pearson", "spearman"} <= set(results["correlation_mog5"])
     assert results["flow_cost"]["ratio_ode_over_alignment"] > 1
     assert results["settings"]["align_lr"] == 1e-2
-    assert len(results["claims"]) == 7  # (a), (b), (c) for Fig. 3 and for Fig. 5, and the cost claim
+    assert len(results["claims"]) == 9  # (a), (a'), (b), (c) for Fig. 3 and for Fig. 5, and the cost claim
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in results["claims"])
     assert results["provenance"]["tier"] == "smoke"
     assert {"nll_after_ideal_flow", "loss_probe"} <= set(results["rings_ideal_flow_check"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-from tvclab import toy
+from tvclab import toy, toyflows
 
 
 @pytest.mark.parametrize("name", toy.NAMES)
@@ -67,3 +67,60 @@ def test_nll_function_kinds():
     np.testing.assert_allclose(exact(x), -toy.log_prob("grid", x.double()).numpy())
     kde, kind = toy.nll_function("spiral", n_reference=300, generator=torch.Generator().manual_seed(0))
     assert kind == "kde" and kde(x).shape == (3,) and np.isfinite(kde(x)).all()
+
+
+# --- notebook 01's precision / coverage / landscape tests: a failed alignment fails them -----------------------
+def _mog5_nll():
+    return toy.nll_function("mog5")[0]
+
+
+def test_collapsed_latents_pass_precision_but_fail_coverage():
+    """Latents piled onto two of the five mixture means are all 'on support' (precision 1), but a KDE on them
+    explains the target badly (reverse NLL far above an equal-size target sample's) and 3 of 5 modes are
+    missed; a fresh target sample passes both."""
+    g = torch.Generator().manual_seed(0)
+    target, probe, fair = toy.sample("mog5", 2000, g), toy.sample("mog5", 2000, g), toy.sample("mog5", 1000, g)
+    means = (toy.mixture_means("mog5") / toy.normalisation_std("mog5")).float()
+    collapsed = means[torch.arange(1000) % 2] + 0.01 * torch.randn(1000, 2, generator=g)
+    nll = _mog5_nll()
+    assert toy.on_support_share(nll, collapsed, target) == 1.0
+    assert 0.9 <= toy.on_support_share(nll, fair, target) <= 1.0  # a target sample: about 95% by construction
+    assert toy.reverse_kde_nll(collapsed, probe) - toy.reverse_kde_nll(fair, probe) > toyflows.COVERAGE_GAP
+    another = toy.sample("mog5", 1000, g)
+    assert abs(toy.reverse_kde_nll(another, probe) - toy.reverse_kde_nll(fair, probe)) < 0.2
+    assert toy.modes_reached("mog5", fair) == 1.0
+    assert toy.modes_reached("mog5", collapsed) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="mixtures"):
+        toy.modes_reached("rings", fair)
+
+
+def test_minima_on_support_fails_a_landscape_with_its_minimum_off_support():
+    """A landscape that ranks the far field like the NLL (high Spearman) but has its minimum in an empty centre,
+    the rings failure, scores low; the NLL itself scores 1."""
+    from scipy.stats import spearmanr
+
+    axis = np.linspace(-3, 3, 60)
+    gx, gy = np.meshgrid(axis, axis)
+    radius = np.hypot(gx, gy)
+    nll_grid = (radius - 2.0) ** 2 * 10  # a ring of radius 2 is the support
+    threshold = 1.0
+    assert toy.minima_on_support(nll_grid, nll_grid, threshold) == 1.0
+    centre_pit = nll_grid - 60 * np.exp(-radius**2 / 0.5)  # the same far field, a deep pit at the empty centre
+    assert spearmanr(centre_pit.ravel(), nll_grid.ravel())[0] > 0.5
+    assert toy.minima_on_support(centre_pit, nll_grid, threshold) < 0.5
+    with pytest.raises(ValueError, match="landscape"):
+        toy.minima_on_support(nll_grid, nll_grid[:10], threshold)
+
+
+def test_claim_checks_fail_for_each_kind_of_failed_alignment():
+    good = {"nll_before": 10.0, "nll_after": 1.0, "on_support": 0.95, "coverage_gap": 0.1, "modes_reached": 1.0,
+            "minima_on_support": 0.95, "landscape_spearman": 0.9, "pearson": 0.95, "pearson_late": 0.8,
+            "loss_before": 2.0, "loss_after": 1.0}
+    assert all(toyflows.claim_checks(good).values())
+    for change, failed in ((dict(on_support=0.5), "a"), (dict(nll_after=11.0), "a"), (dict(coverage_gap=2.0), "coverage"),
+                           (dict(modes_reached=0.8), "coverage"), (dict(minima_on_support=0.1), "b"),
+                           (dict(landscape_spearman=0.2), "b"), (dict(pearson_late=0.1), "c"),
+                           (dict(loss_after=3.0), "c")):
+        checks = toyflows.claim_checks(good | change)
+        assert not checks[failed] and all(v for k, v in checks.items() if k != failed), change
+    assert toyflows.claim_checks(good | {"modes_reached": None})["coverage"]  # non-mixtures: no modes to count

@@ -25,6 +25,7 @@ STREAMS = {
     "eval_decode": "evaluation: the flow-matching decoder's noise when reconstructing",
     "toy_data": "toy flows: target samples",
     "toy_noise": "toy flows: path noise and times",
+    "toy_check": "toy flows: the support check of the flow's own samples (noise, target, KDE reference)",
     "classifier": "the FD-clf classifier's batch order",
     "bootstrap": "bootstrap resampling of intervals",
     "codebook_init": "VQ: which first-batch latents initialise the codebook (quantizer.init = data)",

@@ -193,3 +193,54 @@ def _as_numpy(a, what: str) -> np.ndarray:
     if a.ndim != 2:
         raise ValueError(f"kde_nll: {what} must be a 2-D array [n, d], got shape {a.shape}")
     return a
+
+
+# --- precision and coverage of a point set against a target (notebook 01's claims) ---------------------------
+SUPPORT_QUANTILE = 0.95  # "on the support": NLL below the 95th percentile of the target's own samples' NLL (ours)
+
+
+def support_threshold(nll_fn: Callable, target) -> float:
+    """The NLL below which a point counts as on the target's support: the ``SUPPORT_QUANTILE`` quantile of
+    ``nll_fn`` over the target's own samples (so 95% of a perfect sample lands on it, by construction)."""
+    return float(np.quantile(nll_fn(target), SUPPORT_QUANTILE))
+
+
+def on_support_share(nll_fn: Callable, points, target) -> float:
+    """Precision: the share of ``points`` on the support of the target (``support_threshold``). It says nothing
+    about coverage: points collapsed onto one mode score 1."""
+    return float((nll_fn(points) < support_threshold(nll_fn, target)).mean())
+
+
+def reverse_kde_nll(points, target, bandwidth: float = KDE_BANDWIDTH) -> float:
+    """Coverage: the mean NLL of the ``target`` samples under a Gaussian KDE (eq. 27) fitted on ``points``.
+
+    Points that collapse onto the modes, or miss part of the target, leave target samples far from every point,
+    and this NLL grows; compare it with the same number for an equal-size set of fresh target samples.
+    """
+    return float(make_kde_nll(points, bandwidth)(target).mean())
+
+
+def modes_reached(name: str, points) -> float:
+    """For the mixtures (mog5, grid): the share of components that receive at least half their fair share
+    (N / 2K) of ``points``, each point assigned to its nearest component mean. 1 means no mode is missed or
+    starved; collapse onto a few modes lowers it."""
+    if name not in ANALYTIC:
+        raise ValueError(f"modes_reached: {name!r} has no modes to count; mixtures: {', '.join(ANALYTIC)}")
+    means = (mixture_means(name) / normalisation_std(name)).numpy()
+    pts = _as_numpy(points, "points")
+    nearest = ((pts[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+    counts = np.bincount(nearest, minlength=len(means))
+    return float((counts >= 0.5 * len(pts) / len(means)).mean())
+
+
+def minima_on_support(landscape: np.ndarray, nll_grid: np.ndarray, threshold: float, fraction: float = 0.05) -> float:
+    """The share of the lowest ``fraction`` of grid points of ``landscape`` (e.g. the alignment loss) whose true
+    NLL (``nll_grid``, same grid) is below ``threshold`` (``support_threshold``): do the landscape's minima lie on
+    the target's support? A landscape that ranks points like the NLL overall but has its minimum in an empty
+    region (the rings' centre) scores low."""
+    landscape, nll_grid = np.asarray(landscape).ravel(), np.asarray(nll_grid).ravel()
+    if landscape.shape != nll_grid.shape:
+        raise ValueError(f"minima_on_support: landscape has {landscape.size} points, nll_grid {nll_grid.size}")
+    k = max(1, int(round(fraction * landscape.size)))
+    lowest = np.argsort(landscape, kind="stable")[:k]
+    return float((nll_grid[lowest] < threshold).mean())
