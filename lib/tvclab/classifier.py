@@ -9,7 +9,9 @@ Train it once (a few minutes on 2 CPU cores for Fashion-MNIST)::
 
 The checkpoint goes to ``<cache>/classifier/<dataset>-<confighash>.pt`` where ``<cache>`` is ``$TVCLAB_CACHE`` or
 ``~/.cache/tvclab``; the hash covers every ``ClassifierConfig`` field and the architecture version, so a changed
-config never reuses a stale file. ``load_classifier`` trains it (with a printed notice) when it is missing.
+config never reuses a stale file. ``load_classifier`` trains it (with a printed notice) when it is missing. Training
+holds the cache entry's lock (``tvclab.locks``, ``<cache>/classifier/.<dataset>-<confighash>.lock``): a second
+process that needs the same classifier waits for the first and then loads its file instead of training it again.
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import data, memo, paths
+from .configs import COUNT, RATE, WEIGHT, ANY_INT, ConfigError, check_ranges
 from .io import atomic_torch_save
+from .locks import dir_lock
 
 ARCH_VERSION = 2  # bump when DataClassifier or its training changes, so old checkpoints are not reused
 # 2: trained by the suite's fit loop (warm-up 10% + cosine to 0, "classifier" random stream) on the training rest
@@ -43,6 +47,13 @@ class ClassifierConfig:
     lr: float = 2e-3  # AdamW peak, 10% linear warm-up, cosine to 0
     weight_decay: float = 1e-4
     seed: int = 0
+
+    def __post_init__(self):
+        rules = {"width": COUNT, "feature_dim": COUNT, "steps": COUNT, "batch_size": COUNT, "lr": RATE,
+                 "weight_decay": WEIGHT, "seed": ANY_INT}
+        bad = check_ranges(self, {ClassifierConfig: rules})
+        if bad:
+            raise ConfigError(f"classifier config: {'; '.join(bad)}")
 
     def hash(self) -> str:
         """10 hex digits over every field and ARCH_VERSION: the checkpoint's name."""
@@ -121,8 +132,20 @@ def optim_config(config: ClassifierConfig):
                        ckpt_every=config.steps)
 
 
+def cache_lock(config: ClassifierConfig, wait: bool = True):
+    """The writer lock of ``config``'s cache entry (one lock file per entry in the classifier folder)."""
+    path = checkpoint_path(config)
+    return dir_lock(path.parent, wait=wait, what="classifier cache", name=f".{path.stem}.lock")
+
+
 def train_classifier(config: ClassifierConfig, root=None, progress: bool = True) -> DataClassifier:
-    """Train ``config`` deterministically (seeded init and batch order), store it atomically, return it (eval mode)."""
+    """Train ``config`` deterministically (seeded init and batch order), store it atomically, return it (eval mode).
+    Holds the cache entry's lock while it trains and writes."""
+    with cache_lock(config):
+        return _train_classifier(config, root, progress)
+
+
+def _train_classifier(config: ClassifierConfig, root, progress: bool) -> DataClassifier:
     from .fit import Batches, fit
 
     torch.manual_seed(config.seed)
@@ -165,9 +188,11 @@ def load_classifier(dataset: str = "fashion_mnist", config: ClassifierConfig | N
     if not path.exists():
         if not train_if_missing:
             raise FileNotFoundError(f"no classifier checkpoint at {path}; train it with `{train_command(config)}`")
-        print(f"tvclab.classifier: no cached classifier for {config.dataset} at {path}; training it now "
-              f"(once; same as `{train_command(config)}`)")
-        return train_classifier(config, root=root, progress=progress).eval()
+        with cache_lock(config):  # another process may be training it: wait, then read its file
+            if not path.exists():
+                print(f"tvclab.classifier: no cached classifier for {config.dataset} at {path}; training it now "
+                      f"(once; same as `{train_command(config)}`)")
+                return train_classifier(config, root=root, progress=progress).eval()
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     model = DataClassifier(config)
     model.load_state_dict(ckpt["state_dict"])
@@ -190,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--force", action="store_true", help="retrain even if the checkpoint exists")
     t.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    config = ClassifierConfig(**{f.name: getattr(args, f.name) for f in fields(ClassifierConfig)})
+    try:
+        config = ClassifierConfig(**{f.name: getattr(args, f.name) for f in fields(ClassifierConfig)})
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     path = checkpoint_path(config)
     if path.exists() and not args.force:
         model = load_classifier(config=config)

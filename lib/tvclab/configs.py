@@ -2,6 +2,9 @@
 
 ``get(name, tier)`` returns a fresh ``Config``; ``NAMES`` and ``TIERS`` list what exists; ``apply_overrides(cfg,
 ["tokenizer.width=64", ...])`` parses dotted ``--set`` keys to the field's type and fails with the list of valid keys.
+Every numeric leaf has its valid range declared once in ``FIELD_RULES`` (sizes and step counts >= 1, rates > 0,
+weights >= 0, probabilities in [0, 1], NaN and infinity never); ``Config.validate`` checks them all and names the
+dotted field and its range in a one-line ``ConfigError``.
 
 Sections (each model is built from its own section object; nanoGPT's ``GPTConfig`` passed whole):
 
@@ -180,6 +183,98 @@ class RuntimeConfig:
     num_workers: int = 0          # DataLoader workers for data sets not held in memory (ImageNet)
 
 
+# ------------------------------------------------------------------------------------------------ valid ranges
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric field: finite, ``>= lo`` (``> lo`` with ``lo_open``), ``<= hi`` (``< hi`` with
+    ``hi_open``); ``note`` says what a boundary value means (e.g. "0: off")."""
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    note: str = ""
+
+    def ok(self, v) -> bool:
+        if v != v or v in (float("inf"), float("-inf")):  # NaN and infinity are never a size, a rate or a weight
+            return False
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
+            return False
+        return self.hi is None or (v < self.hi if self.hi_open else v <= self.hi)
+
+    def describe(self, kind: type) -> str:
+        what = "an int" if kind is int else "a finite float"
+        if self.lo is not None and self.hi is not None:
+            rng = f"in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+        elif self.lo is not None:
+            rng = f"{'>' if self.lo_open else '>='} {self.lo:g}"
+        elif self.hi is not None:
+            rng = f"{'<' if self.hi_open else '<='} {self.hi:g}"
+        else:
+            rng = ""
+        return f"{what} {rng}".strip() + (f" ({self.note})" if self.note else "")
+
+
+COUNT = Range(1)                        # a size, a depth, a step count, a cadence: >= 1
+RATE = Range(0, lo_open=True)           # a learning rate, a temperature, a ratio: > 0
+WEIGHT = Range(0)                       # a loss weight, a decay: >= 0 (0: term off)
+PROBABILITY = Range(0, 1)
+BETA = Range(0, 1, hi_open=True)        # Adam betas and dropout rates: [0, 1)
+ANY_INT = Range()                       # seeds
+
+
+def off(note: str) -> Range:
+    """A count where 0 has a meaning (``note``, e.g. "0: off")."""
+    return Range(0, note=note)
+
+
+FIELD_RULES: dict[type, dict[str, Range]] = {
+    DataConfig: {"image_size": Range(8, 1024)},   # tvclab.data's image sizes
+    TokenizerConfig: {"patch_size": COUNT, "width": COUNT, "enc_depth": COUNT, "dec_depth": COUNT, "heads": COUNT,
+                      "mlp_ratio": RATE, "n_tokens": COUNT},
+    QuantizerConfig: {"codebook_size": Range(2), "code_dim": COUNT, "beta": WEIGHT, "commit_weight": WEIGHT,
+                      "kl_weight": Range(0, note="0: no Gaussian head"), "restart_every": off("0: off")},
+    DecoderConfig: {"fm_steps": COUNT, "tail_dropout_p": PROBABILITY},
+    ReconstructionConfig: {"l1_weight": WEIGHT, "l2_weight": WEIGHT, "lpips_weight": WEIGHT},
+    ARConfig: {"depth": COUNT, "width": COUNT, "heads": COUNT, "mlp_ratio": RATE, "dropout": BETA},
+    WGFConfig: {"weight": Range(0, note="0: off"), "tau": RATE, "target_temperature": RATE},
+    PrologueConfig: {"n": off("0: no prologue"), "codebook_size": Range(2), "code_dim": off("0: quantizer.code_dim"),
+                     "tau": RATE, "ar_weight": WEIGHT, "visual_dropout": PROBABILITY},
+    OptimConfig: {"steps": COUNT, "batch_size": COUNT, "lr": RATE, "lr_min": WEIGHT, "warmup_steps": off("0: none"),
+                  "beta1": BETA, "beta2": BETA, "weight_decay": WEIGHT, "grad_clip": Range(0, note="0: off"),
+                  "log_every": COUNT, "eval_every": COUNT, "ckpt_every": COUNT},
+    EvaluationConfig: {"eval_images": COUNT, "code_eval_images": COUNT, "test_images": COUNT},
+    Stage2Config: {"label_drop": PROBABILITY, "train_images": off("0: the whole training rest"),
+                   "tokenizer_step": off("0: the final tokenizer"), "eval_images": COUNT},
+    SampleConfig: {"n": COUNT, "batch": COUNT, "temperature": RATE, "top_k": off("0: off"),
+                   "cfg": Range(0, note="1: no guidance"), "seed": ANY_INT},
+    RuntimeConfig: {"num_workers": off("0: load in the main process")},
+}
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_ranges(obj, rules: dict[type, dict[str, Range]] = FIELD_RULES, prefix: str = "") -> list[str]:
+    """Every numeric leaf of dataclass ``obj`` (nested sections included) outside its ``rules`` range, as
+    "dotted.key = value: must be ...". A numeric field without a rule is reported too (declare it)."""
+    errors = []
+    own = rules.get(type(obj), {})
+    for f in fields(obj):
+        v, key = getattr(obj, f.name), f"{prefix}{f.name}"
+        if is_dataclass(v):
+            errors += check_ranges(v, rules, f"{key}.")
+        elif is_number(v):
+            rule = own.get(f.name)
+            if rule is None:
+                errors.append(f"{key} has no declared range (add it to configs.FIELD_RULES)")
+            elif not rule.ok(v):
+                kind = type(f.default) if is_number(f.default) else type(v)
+                errors.append(f"{key} = {v!r} is invalid: it must be {rule.describe(kind)}")
+    return errors
+
+
 @dataclass
 class Config:
     name: str = "baseline_1d"
@@ -221,6 +316,8 @@ class Config:
             if not ok:
                 raise ConfigError(f"config {self.name}/{self.tier}: {msg}")
         t, q, d = self.tokenizer, self.quantizer, self.decoder
+        bad = check_ranges(self)
+        need(not bad, "; ".join(bad[:3]) + (f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""))
         need(self.tier in TIERS, f"tier must be one of {', '.join(TIERS)}")
         need(t.kind in ("1d", "2d"), "tokenizer.kind must be '1d' or '2d'")
         need(q.kind in ("vq", "none"), "quantizer.kind must be 'vq' or 'none'")
@@ -228,6 +325,10 @@ class Config:
         need(not d.tied_timesteps or d.kind == "fm", "decoder.tied_timesteps needs decoder.kind=fm")
         need(0.0 <= d.tail_dropout_p <= 1.0, "decoder.tail_dropout_p must be in [0, 1]")
         need(self.data.image_size % t.patch_size == 0, "data.image_size must be a multiple of tokenizer.patch_size")
+        for where, shape in (("tokenizer", t), ("wgf.proxy", self.wgf.proxy), ("wgf.target", self.wgf.target),
+                             ("prologue.ar", self.prologue.ar), ("stage2.ar", self.stage2.ar)):
+            need(shape.width % shape.heads == 0,
+                 f"{where}.width ({shape.width}) must be a multiple of {where}.heads ({shape.heads})")
         need(self.wgf.weight == 0 or q.kind == "vq", "WGF-DPD needs discrete tokens (quantizer.kind=vq)")
         for where, o in (("optim", self.optim), ("stage2.optim", self.stage2.optim)):
             need(o.schedule in ("cosine", "linear", "constant"), f"{where}.schedule must be cosine, linear or constant")
@@ -241,6 +342,8 @@ class Config:
         need(q.restart_every >= 0, "quantizer.restart_every must be >= 0 (0: off)")
         return self
 
+
+FIELD_RULES[Config] = {"seed": ANY_INT}
 
 IDENTITY = ("name", "tier", "seed")
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {

@@ -20,9 +20,13 @@ write still get a split); ``train`` is the training rest, disjoint from ``val``.
 snapshots, early stopping) reads ``val``; reported numbers come from ``test``. ``validation_split(name)`` is the
 record for results.json.
 
-Where files are looked for: the ``root`` argument, then ``$TVCLAB_DATA``, then (Fashion-MNIST only) the Debian path
-``/usr/share/datasets/fashion-mnist/``, then torchvision's downloader into ``~/.cache/tvclab/data`` when a network
-is available. When none has the files, a ``ValueError`` says what to run.
+Where files are looked for: an explicit path is obeyed, only the defaults search. With a ``root`` argument
+(``runtime.data_root``) only ``root`` is read; without one but with ``$TVCLAB_DATA`` set, only that folder; a path
+given either way that does not exist or lacks the files raises ``DataNotFoundError`` naming the path and the files
+it looked for (never a silent fall-back to another copy). Only when neither is given are the defaults searched:
+(Fashion-MNIST only) the Debian path ``/usr/share/datasets/fashion-mnist/``, then ``~/.cache/tvclab/data``
+(``$TVCLAB_DOWNLOAD_ROOT``), then torchvision's downloader into it when a network is available. When none has the
+files, a ``ValueError`` says what to run.
 """
 from __future__ import annotations
 
@@ -68,6 +72,11 @@ FASHION_MNIST_FIX = (
     "torchvision downloads them"
 )
 
+
+
+class DataNotFoundError(ValueError):
+    """An explicit data path (``root`` / ``runtime.data_root`` or ``$TVCLAB_DATA``) that does not exist or lacks the
+    data set's files; the message names the path, the files looked for and the fix."""
 
 
 def channels(name: str) -> int:
@@ -213,16 +222,54 @@ def _check_image_size(name: str, image_size) -> int:
     return int(image_size)
 
 
+def explicit_root(root) -> tuple[Path, str] | None:
+    """The data folder the user named, and how: ``root`` (``runtime.data_root``), else ``$TVCLAB_DATA``; None when
+    neither is set (then, and only then, the default places are searched)."""
+    if root is not None and str(root) != "":
+        return Path(root).expanduser(), "data root (root= / runtime.data_root)"
+    env = paths.data_env_root()
+    return (env, "$TVCLAB_DATA") if env is not None else None
+
+
 def _data_dirs(root) -> list[Path]:
-    """The folders to search, in order: ``root``, then ``$TVCLAB_DATA``."""
-    dirs = [Path(root).expanduser()] if root is not None else []
-    if paths.data_env_root() is not None:
-        dirs.append(paths.data_env_root())
-    return dirs
+    """The one explicit folder (``explicit_root``), or none."""
+    given = explicit_root(root)
+    return [given[0]] if given else []
+
+
+def _not_in_explicit(dataset: str, root, wanted: str, looked: list[Path], fix: str) -> DataNotFoundError:
+    folder, how = explicit_root(root)
+    state = "does not exist" if not folder.exists() else ("is not a folder" if not folder.is_dir() else
+                                                          f"does not hold {wanted}")
+    return DataNotFoundError(
+        f"{dataset}: the {how} {folder} {state} (looked for {wanted} in: {', '.join(map(str, looked))}). An "
+        f"explicit path is not a hint: the default places are not searched. Fix: {fix}, or leave "
+        f"runtime.data_root empty and TVCLAB_DATA unset to search the defaults.")
 
 
 def download_root() -> Path:
     return paths.download_root()
+
+
+def located_files(name: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The files ``load(name, ...)`` would read, found by the same search but not read, not downloaded and never
+    raising: Fashion-MNIST's four IDX files (both official splits), CIFAR-10's batch pickles; ``[]`` for the
+    stand-in, for ImageNet (a folder tree, not listed) and when the files are not there. ``tvclab.batch_cache``
+    identifies a notebook's data by them."""
+    name = _check_name(name)
+    if name == "fashion_mnist":
+        files = []
+        for stems in _FMNIST_FILES.values():
+            for folder in _fashion_mnist_candidates(root):
+                found = [_find_idx(folder, stem) for stem in stems]
+                if all(found):
+                    files += found
+                    break
+        return files
+    if name == "cifar10":
+        folder = _cifar10_folder(root)
+        return sorted(folder.glob("data_batch_*")) + [folder / "test_batch"] if folder else []
+    return []
 
 
 def network_available(host: str = "github.com", timeout: float = 3.0) -> bool:
@@ -259,10 +306,11 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 
 
 def _fashion_mnist_candidates(root) -> list[Path]:
-    out = []
-    for d in _data_dirs(root):
-        out += [d / "fashion-mnist", d, d / "FashionMNIST" / "raw"]
-    return out + [DEBIAN_FASHION_MNIST, download_root() / "FashionMNIST" / "raw"]
+    """The explicit folder's three layouts, or (none given) the Debian path and the download cache."""
+    if explicit_root(root):
+        d = explicit_root(root)[0]
+        return [d / "fashion-mnist", d, d / "FashionMNIST" / "raw"]
+    return [DEBIAN_FASHION_MNIST, download_root() / "FashionMNIST" / "raw"]
 
 
 def _fashion_mnist_arrays(split: str, root):
@@ -272,6 +320,12 @@ def _fashion_mnist_arrays(split: str, root):
         if img and lab:
             return _cached(("fashion_mnist", str(img), split), lambda: _read_fmnist(img, lab)) + (str(folder),)
     searched = ", ".join(str(p) for p in _fashion_mnist_candidates(root))
+    if explicit_root(root):
+        raise _not_in_explicit("Fashion-MNIST", root, f"{img_stem}[.gz] and {lab_stem}[.gz]",
+                               _fashion_mnist_candidates(root),
+                               "put the four IDX files there (directly, under fashion-mnist/, or unzipped under "
+                               "FashionMNIST/raw/) or correct the path (`apt-get install -y dataset-fashion-mnist` "
+                               f"puts them in {DEBIAN_FASHION_MNIST}/)")
     if network_available():
         import torchvision
 
@@ -299,16 +353,25 @@ def _cached(key, build):
 
 # ---------------------------------------------------------------- CIFAR-10 (python pickles)
 
+def _cifar10_candidates(root) -> list[Path]:
+    d = _data_dirs(root)[0] if explicit_root(root) else download_root()
+    return [d / "cifar-10-batches-py", d]
+
+
 def _cifar10_folder(root) -> Path | None:
-    for d in _data_dirs(root) + [download_root()]:
-        for cand in (d / "cifar-10-batches-py", d):
-            if (cand / "test_batch").is_file() and any(cand.glob("data_batch_*")):
-                return cand
+    for cand in _cifar10_candidates(root):
+        if (cand / "test_batch").is_file() and any(cand.glob("data_batch_*")):
+            return cand
     return None
 
 
 def _cifar10_arrays(split: str, root):
     folder = _cifar10_folder(root)
+    if folder is None and explicit_root(root):
+        raise _not_in_explicit("CIFAR-10 not found", root, "cifar-10-batches-py/ with data_batch_1..5 and test_batch",
+                               _cifar10_candidates(root),
+                               "unpack cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html so "
+                               "that <path>/cifar-10-batches-py/ exists, or correct the path")
     if folder is None and network_available():
         import torchvision
 
@@ -318,7 +381,7 @@ def _cifar10_arrays(split: str, root):
             print(f"tvclab.data: torchvision's CIFAR-10 download failed ({e})")
         folder = _cifar10_folder(root)
     if folder is None:
-        searched = ", ".join(str(d / "cifar-10-batches-py") for d in _data_dirs(root) + [download_root()])
+        searched = ", ".join(str(d) for d in _cifar10_candidates(root))
         raise ValueError(
             f"CIFAR-10 not found (looked for cifar-10-batches-py/ with data_batch_1..5 and test_batch in: {searched}) "
             "and no network for torchvision's download. Fix: unpack cifar-10-python.tar.gz from "
@@ -350,6 +413,9 @@ def _imagenet(split: str, root, image_size: int) -> Dataset:
     sub = {"train": "train", "val": "train", "test": "val"}[split]
     cands = [d / "imagenet" / sub for d in _data_dirs(root)] + [d / sub for d in _data_dirs(root)]
     folder = next((c for c in cands if c.is_dir()), None)
+    if folder is None and explicit_root(root):
+        raise _not_in_explicit(f"ImageNet {split}", root, f"{sub}/<class>/*.JPEG (or imagenet/{sub}/...)", cands,
+                               f"point it at the folder that holds {sub}/ with one subfolder per class")
     if folder is None:
         raise ValueError(f"ImageNet {split} folder not found (looked in: {', '.join(map(str, cands)) or 'nothing'}). "
                          f"Fix: pass root=<DIR> (or set TVCLAB_DATA=<DIR>) where <DIR>/{sub}/<class>/*.JPEG "

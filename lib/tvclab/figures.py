@@ -1,10 +1,19 @@
-"""Regenerate every paper figure: ``python -m tvclab.figures [--tier smoke|cpu] [--only NAME] [--jobs N]``.
+"""Regenerate every paper figure: ``python -m tvclab.figures [--tier smoke|cpu] [--only NAME] [--jobs N] [--force]``.
 
 Each ``notebooks/NN_name.py`` (jupytext py:percent) is converted to a notebook with the ``python3`` kernel,
 executed by papermill with ``tier``, ``seed`` and ``out_dir`` injected into its ``parameters`` cell, in a
 child process with a wall-clock limit. The executed notebook (git-ignored), its figures (PNG + PDF) and its
 ``results.json`` land in ``<out-root>/<name>/``. A failing notebook is reported by name, cell heading and
 ``In [N]``; its partial executed notebook is kept for debugging, and the command exits non-zero.
+
+Each notebook's output folder is written under its lock (``tvclab.locks``): two runners on the same output root
+(``--jobs N`` in one, or two commands) never write one folder at once; the second waits. Training runs that
+notebooks share are locked by ``tvclab.train.run`` itself, so such a run is trained once.
+
+A notebook whose inputs are unchanged since its recorded outputs is skipped (``tvclab.batch_cache``): the sha256 of
+its source and of every ``tvclab`` module it imports (transitively), its parameters (tier, seed), the installed
+package versions and the data files it reads, kept in ``<out-root>/<name>/inputs.json`` beside results.json (commit
+both). The run says which notebooks it skipped, and for the others which input changed; ``--force`` reruns anyway.
 """
 from __future__ import annotations
 
@@ -19,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import batch_cache
 from .paths import FIGURES, NOTEBOOKS, REPO_ROOT
 
 TIERS = ("smoke", "cpu", "paper")
@@ -32,6 +42,8 @@ class Outcome:
     ok: bool
     seconds: float
     message: str = ""
+    skipped: str = ""  # why it was not run ("inputs unchanged since ..."); empty when it ran
+    reason: str = ""  # why it ran ("changed: lib/tvclab/toy.py", "forced (--force)")
 
 
 def discover(notebooks: Path = NOTEBOOKS) -> list[Path]:
@@ -62,12 +74,26 @@ def _cell_label(source: str) -> str:
     return (lines[0][:80] if lines else "<empty cell>")
 
 
-def execute_one(src: Path, out_dir: Path, tier: str, seed: int | None, progress: bool) -> None:
-    """Convert and execute one notebook in this process (the child side). Raises on failure."""
+def execute_one(src: Path, out_dir: Path, tier: str, seed: int | None, progress: bool, force: bool = True) -> str:
+    """Convert and execute one notebook in this process (the child side), then record its inputs; raises on
+    failure (its folder is then left without inputs.json: stale). ``force=False``: first look again, under the
+    lock, whether it is fresh (another runner may have just run it) and if so return why it was skipped."""
+    from .locks import dir_lock
+
+    with dir_lock(out_dir, what="notebook output"):
+        if not force and not batch_cache.stale(src, out_dir, tier, seed):
+            return f"inputs unchanged since {batch_cache.recorded_time(out_dir)}"
+        before = batch_cache.snapshot(src, tier, seed)  # inputs as the run starts: an edit made meanwhile shows
+        batch_cache.forget(out_dir)
+        _execute(src, out_dir, tier, seed, progress)
+        batch_cache.record(src, out_dir, tier, seed, before=before)
+    return ""
+
+
+def _execute(src: Path, out_dir: Path, tier: str, seed: int | None, progress: bool) -> None:
     import jupytext
     import papermill as pm
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(src)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,8 +118,9 @@ def _child(args: argparse.Namespace) -> int:
     """Entry of the child process: execute, then write a status file the parent reads."""
     status = Path(args.status)
     try:
-        execute_one(Path(args.child), Path(args.out_dir), args.tier, args.seed, progress=args.progress)
-        status.write_text(json.dumps({"ok": True}))
+        skipped = execute_one(Path(args.child), Path(args.out_dir), args.tier, args.seed, progress=args.progress,
+                              force=args.force)
+        status.write_text(json.dumps({"ok": True, "skipped": skipped}))
         return 0
     except Exception as e:  # report the failing cell by name; papermill already wrote the partial notebook
         cell_index = getattr(e, "cell_index", None)
@@ -107,8 +134,9 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def run_notebook(src: Path, out_root: Path, tier: str, seed: int | None = None, progress: bool = True,
-                 timeout: float | None = None) -> Outcome:
-    """Execute one notebook in a child process with a wall-clock limit."""
+                 timeout: float | None = None, force: bool = True) -> Outcome:
+    """Execute one notebook in a child process with a wall-clock limit (``force=False``: the child skips it when
+    its inputs turn out unchanged once it holds the folder's lock)."""
     out_dir = out_root / src.stem
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +147,8 @@ def run_notebook(src: Path, out_root: Path, tier: str, seed: int | None = None, 
             cmd += ["--seed", str(seed)]
         if progress:
             cmd.append("--progress")
+        if force:
+            cmd.append("--force")
         limit = timeout or TIMEOUT[tier]
         try:
             subprocess.run(cmd, timeout=limit, check=False)
@@ -127,7 +157,22 @@ def run_notebook(src: Path, out_root: Path, tier: str, seed: int | None = None, 
         if not status.exists():
             return Outcome(src.stem, False, time.time() - t0, "the notebook process died without a status (killed?)")
         st = json.loads(status.read_text())
-    return Outcome(src.stem, st["ok"], time.time() - t0, st.get("message", ""))
+    return Outcome(src.stem, st["ok"], time.time() - t0, st.get("message", ""), skipped=st.get("skipped", ""))
+
+
+def _why_run(changed: list[str], most: int = 8) -> str:
+    """``changed: a, b, ... and 3 more`` (or the one reason there is no record to compare with)."""
+    if len(changed) == 1 and changed[0].startswith(("no recorded outputs", "cache format", "forced")):
+        return changed[0]
+    shown = ", ".join(changed[:most]) + (f" and {len(changed) - most} more" if len(changed) > most else "")
+    return f"changed: {shown}"
+
+
+def _summary(outcomes: list[Outcome]) -> list[str]:
+    skipped = [o.name for o in outcomes if o.skipped]
+    ran = [f"{o.name} ({o.reason}{'' if o.ok else '; FAILED'})" for o in outcomes if not o.skipped]
+    lines = [f"tvclab.figures: skipped {len(skipped)} (inputs unchanged): {', '.join(skipped) or '-'}"]
+    return lines + [f"tvclab.figures: ran {len(ran)}: {'; '.join(ran) or '-'}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="training run directories (default: $TVCLAB_RUNS or runs/); notebooks share them")
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
     ap.add_argument("--timeout", type=float, default=None, help="wall-clock limit per notebook in seconds")
+    ap.add_argument("--force", action="store_true",
+                    help="run every selected notebook, even those whose inputs are unchanged since their outputs")
     # child-process side (internal)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", help=argparse.SUPPRESS)
@@ -163,13 +210,26 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     with tqdm(total=len(srcs), desc=f"notebooks ({args.tier})", unit="nb", position=0) as bar:
         def job(src: Path) -> Outcome:
-            o = run_notebook(src, out_root, args.tier, args.seed, progress=per_cell, timeout=args.timeout)
+            changed = (["forced (--force)"] if args.force else
+                       batch_cache.stale(src, out_root / src.stem, args.tier, args.seed))
+            if not changed:
+                o = Outcome(src.stem, True, 0.0,
+                            skipped=f"inputs unchanged since {batch_cache.recorded_time(out_root / src.stem)}")
+            else:
+                bar.write(f"run  {src.stem}: {_why_run(changed)}")
+                o = run_notebook(src, out_root, args.tier, args.seed, progress=per_cell, timeout=args.timeout,
+                                 force=args.force)
+                o.reason = _why_run(changed)
             bar.update(1)
-            bar.write(f"{'ok  ' if o.ok else 'FAIL'} {o.name}  ({o.seconds:.0f} s)")
+            if o.skipped:
+                bar.write(f"skip {o.name} ({o.skipped})")
+            else:
+                bar.write(f"{'ok  ' if o.ok else 'FAIL'} {o.name}  ({o.seconds:.0f} s)")
             return o
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             outcomes = list(pool.map(job, srcs))
+    print("\n".join(_summary(outcomes)))
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(f"tvclab.figures: notebook {o.name} failed: {o.message}\n"

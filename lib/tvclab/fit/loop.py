@@ -11,11 +11,21 @@ checkpoint's step); without one (in-memory training: toy flows, the classifier) 
 Wall time is kept out of the metrics log (a rerun must reproduce it exactly): with a ``RunContext`` the seconds
 per training step (evaluation and checkpoints excluded) go to ``ctx.record_timing`` (the run's ``timing.json``).
 
+Non-finite values stop the run (``NonFiniteError``): a loss part or the gradient norm (the total norm
+``clip_grad_norm_`` returns, or ``get_total_norm`` when clipping is off) that is NaN or infinite, or an ``evaluate``
+metric that is. The check runs on the window of steps summed for each ``train`` row (one device sync per
+``log_every`` steps, as the row itself needs) and again before every checkpoint, so a non-finite value never
+reaches a checkpoint, an ``eval`` row, a snapshot or the stage's done marker: the last good checkpoint stays, and
+the error names the first bad step and its non-finite parts. Under ``torchrun`` the values are averaged over the
+processes first (NaN propagates), so every process stops at the same step.
+
 ``ctx`` is duck-typed (``tvclab.train.runlog.RunContext``: ``dist.master``, ``restore``, ``log``, ``barrier``,
 ``reduce_mean``, ``save_checkpoint``, ``record_timing``), so this package imports nothing of the stages.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections import defaultdict
 from typing import Callable
@@ -28,6 +38,21 @@ from tvclab.configs import OptimConfig
 from .optim import build_optimizer, lr_at, set_lr
 
 StepFn = Callable[[int], dict]
+GRAD_NORM = "grad_norm"
+
+
+class NonFiniteError(RuntimeError):
+    """Training or evaluation gave a NaN or infinite value; nothing computed from it was saved.
+
+    ``step``: the step (1-based, as in metrics.jsonl) where it first showed; ``parts``: the non-finite values by
+    name (loss parts, ``grad_norm``, or evaluation metrics); ``kind``: "train" or "eval"; ``last_checkpoint``: the
+    step of the last checkpoint this run wrote or resumed from (None: none yet).
+    """
+
+    def __init__(self, message: str, step: int, parts: dict[str, float], kind: str = "train",
+                 last_checkpoint: int | None = None):
+        super().__init__(message)
+        self.step, self.parts, self.kind, self.last_checkpoint = step, dict(parts), kind, last_checkpoint
 
 
 def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None, params=None,
@@ -42,20 +67,33 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
     a codebook restart; the numbers it returns are averaged into the ``train`` rows like the losses.
     """
     opt = build_optimizer(model.parameters() if params is None else params, optim)
+    trained = [p for g in opt.param_groups for p in g["params"]]
     master = ctx is None or ctx.dist.master
     start = ctx.restore(model, opt, desc) if ctx is not None else 0
     if ctx is not None:
         ctx.barrier()
     rows: list[dict] = []
+    saved = [start if ctx is not None and start else None]  # step of the last good checkpoint
 
     def log(row: dict) -> None:
         rows.append(row)
         if ctx is not None:
             ctx.log(row)
 
+    def window_means() -> dict[str, float]:
+        """The means of the summed window (one sync), averaged over processes, checked to be finite."""
+        row = {k: float(v) / n_acc for k, v in acc.items()}
+        row[GRAD_NORM] = float(grad_sum) / n_acc
+        if ctx is not None:
+            row = ctx.reduce_mean(row)
+        if not all(math.isfinite(v) for v in row.values()):
+            raise _train_error(desc, window, row, saved[0])
+        row.pop(GRAD_NORM)
+        return row
+
     was = model.training
     model.train()
-    acc, n_acc = defaultdict(float), 0
+    acc, n_acc, grad_sum, window = defaultdict(float), 0, 0.0, []
     bar = tqdm(range(start, optim.steps), initial=start, total=optim.steps, desc=desc,
                disable=not (progress and master), mininterval=2.0, dynamic_ncols=True)
     train_seconds = 0.0
@@ -66,11 +104,13 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
         losses = step_fn(step)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
-        if optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], optim.grad_clip)
+        grad_norm = _grad_norm(trained, optim.grad_clip)
         opt.step()
-        for k, v in losses.items():
-            acc[k] = acc[k] + v.detach()  # summed as tensors: no device sync per step
+        parts = {k: v.detach() for k, v in losses.items()}
+        for k, v in parts.items():
+            acc[k] = acc[k] + v  # summed as tensors: no device sync per step
+        grad_sum = grad_sum + grad_norm
+        window.append((step + 1, {**parts, GRAD_NORM: grad_norm}))  # to name the bad step, if any
         n_acc += 1
         done = step + 1
         if after_step is not None:
@@ -78,26 +118,80 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
                 acc[k] = acc[k] + v
         train_seconds += time.perf_counter() - t_step
         if done % optim.log_every == 0 or done == optim.steps:
-            row = {k: float(v) / n_acc for k, v in acc.items()}
-            if ctx is not None:
-                row = ctx.reduce_mean(row)
+            row = window_means()
             log({"kind": "train", "step": done, "lr": lr, **row})
             bar.set_postfix(loss=f"{row['loss']:.4f}", refresh=False)
-            acc, n_acc = defaultdict(float), 0
+            acc, n_acc, grad_sum, window = defaultdict(float), 0, 0.0, []
         if evaluate is not None and (done % optim.eval_every == 0 or done == optim.steps):
+            bad: dict[str, float] = {}
             if master:
                 model.eval()
-                log({"kind": "eval", "step": done, **evaluate(done)})
+                metrics = evaluate(done)
                 model.train()
-                if after_eval is not None:
-                    after_eval(done)
+                bad = nonfinite(metrics)
+                if not bad:
+                    log({"kind": "eval", "step": done, **metrics})
+                    if after_eval is not None:
+                        after_eval(done)
+            if ctx is not None:  # every process learns rank 0's verdict, so all stop together
+                bad_anywhere = ctx.reduce_mean({"eval_nonfinite": float(bool(bad))})["eval_nonfinite"] > 0
+            else:
+                bad_anywhere = bool(bad)
+            if bad_anywhere:
+                raise NonFiniteError(f"{desc}: evaluation at step {done} gave non-finite metrics "
+                                     f"({_fmt(bad) or 'on the first process'}); {_kept(saved[0])}", done, bad,
+                                     "eval", saved[0])
             if ctx is not None:
                 ctx.barrier()
         if ctx is not None and (done % optim.ckpt_every == 0 or done == optim.steps):
+            if n_acc:  # steps not yet checked (a cadence where checkpoints fall between log rows)
+                window_means()
             ctx.save_checkpoint(model, opt, done)
+            saved[0] = done
     bar.close()
     if ctx is not None and master and optim.steps > start:
         ctx.record_timing(optim.steps - start, train_seconds)
     opt.zero_grad(set_to_none=True)  # hand the model back without stale gradients
     model.train(was)
     return rows
+
+
+def _grad_norm(params: list[torch.Tensor], clip: float) -> torch.Tensor:
+    """The total L2 norm of the gradients (before clipping), clipped to ``clip`` when > 0. No device sync."""
+    if clip > 0:
+        return torch.nn.utils.clip_grad_norm_(params, clip)
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+def nonfinite(values: dict) -> dict[str, float]:
+    """The numeric entries of ``values`` (numbers or one-element tensors) that are NaN or infinite."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isfinite(v):
+            out[k] = float(v)
+    return out
+
+
+def _fmt(parts: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _kept(saved: int | None) -> str:
+    return (f"nothing after step {saved} was saved (the checkpoint of step {saved} is the last good one)"
+            if saved is not None else "no checkpoint had been written yet")
+
+
+def _train_error(desc: str, window: list, means: dict[str, float], saved: int | None) -> NonFiniteError:
+    """Name the first step of the window with a non-finite loss part or gradient norm (read only now, on failure)."""
+    for step, values in window:
+        bad = nonfinite(values)
+        if bad:
+            return NonFiniteError(f"{desc}: non-finite training values at step {step} ({_fmt(bad)}); "
+                                  f"{_kept(saved)}", step, bad, "train", saved)
+    first, last = (window[0][0], window[-1][0]) if window else (0, 0)
+    bad = nonfinite(means)
+    return NonFiniteError(f"{desc}: non-finite training values in steps {first}..{last} ({_fmt(bad)}, on another "
+                          f"process or from an after-step hook); {_kept(saved)}", last, bad, "train", saved)

@@ -1,6 +1,8 @@
 """Training entry points (``python -m tvclab.train STAGE ...``; the same under ``torchrun``) and their Python API.
 
-- ``run(stage, config, tier, overrides, out, resume) -> Path``: what the CLI calls; notebooks call it in-process.
+- ``run(stage, config, tier, overrides, out, resume, wait) -> Path``: what the CLI calls; notebooks call it
+  in-process. One writer per run directory (``LockedError`` with ``wait=False``); a non-finite loss, gradient or
+  metric raises ``NonFiniteError`` and leaves the last good checkpoint.
 - ``STAGES`` / ``register_stage``: the stage registry (``stage1``, ``stage2``, ``sample``).
 - ``fit``: the one training loop (``loop``); ``streams.generator``: named random streams; ``artifacts``: the
   files of a run directory.
@@ -11,13 +13,15 @@ from tvclab import streams
 
 from . import artifacts
 from .checkpoint import CheckpointError
-from tvclab.fit import fit
+from tvclab.fit import NonFiniteError, fit
+from tvclab.locks import LockedError
 from .runner import (STAGES, RunConflictError, Stage, StageMissingError, changed, command, default_run_dir,
                      register_stage, run, stage_dir)
 from .sample import sample
 from .stage1 import encode_dataset, load_tokenizer, reconstruct, run_config, snapshot_steps
 from .stage2 import load_prior
 
-__all__ = ["artifacts", "streams", "CheckpointError", "fit", "STAGES", "RunConflictError", "Stage",
+__all__ = ["artifacts", "streams", "CheckpointError", "LockedError", "NonFiniteError", "fit", "STAGES",
+           "RunConflictError", "Stage",
            "StageMissingError", "changed", "command", "default_run_dir", "register_stage", "run", "stage_dir",
            "sample", "encode_dataset", "load_tokenizer", "reconstruct", "run_config", "snapshot_steps", "load_prior"]

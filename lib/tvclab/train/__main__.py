@@ -1,5 +1,8 @@
 """python -m tvclab.train {stage1,stage2,sample} --config NAME [--tier smoke|cpu|paper] [--set key=value ...]
-[--out DIR] [--resume]; the same command under ``torchrun --nproc_per_node=N -m tvclab.train ...``."""
+[--out DIR] [--resume] [--no-wait]; the same command under ``torchrun --nproc_per_node=N -m tvclab.train ...``.
+
+Errors the user can fix (a bad config or value, a busy or conflicting run directory, a missing path, a truncated
+checkpoint, a non-finite loss) print one line and exit 2 (``TVCLAB_DEBUG=1`` shows the traceback)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +10,9 @@ import os
 import sys
 
 from tvclab import configs
+
+from tvclab.fit import NonFiniteError
+from tvclab.locks import LockedError
 
 from . import STAGES, CheckpointError, RunConflictError, StageMissingError, run
 
@@ -20,11 +26,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="override config leaves by dotted key, e.g. tokenizer.width=64 (repeatable); an unknown key lists the valid ones")
     p.add_argument("--out", default=None, help="stage-1 run directory (default: <runs_root>/<tier>/<name>...)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its checkpoint")
+    p.add_argument("--no-wait", action="store_true",
+                   help="refuse (exit 2) instead of waiting when another process is writing the run directory")
     args = p.parse_args(argv)
     try:
-        path = run(args.stage, args.config, args.tier, args.overrides, args.out, args.resume)
+        path = run(args.stage, args.config, args.tier, args.overrides, args.out, args.resume, wait=not args.no_wait)
     except (configs.ConfigError, StageMissingError, RunConflictError, CheckpointError, FileNotFoundError,
-            ValueError) as e:
+            NotADirectoryError, ValueError, NonFiniteError, LockedError) as e:
         if os.environ.get("TVCLAB_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -6,6 +6,9 @@ A stage-1 run directory ``<run>`` holds::
     metrics.jsonl          one row per log / evaluation step ({"kind": "train" | "eval" | "test", "step", ...})
     ckpt.pt                the training state (model, optimiser, RNG, step), written atomically
     done.json              the marker of a finished stage: its config group and final metrics
+    nonfinite.json         present while the stage's last attempt stopped on a NaN / infinite value (what, where,
+                           the last good checkpoint); folded into done.json as "recovered_from" once it finishes
+    .lock                  the writer lock (``tvclab.locks``): empty when free, the holder's PID while held
     timing.json            seconds per training step (wall time stays out of the metrics, which reruns reproduce)
     tokenizer.pt           the trained tokenizer (config, channels, state)
     snapshots/tokenizer_<step>.pt   the tokenizer at every evaluation step (matched-rFID rows, W Table 1)
@@ -21,6 +24,7 @@ CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "ckpt.pt"
 DONE = "done.json"
+NONFINITE = "nonfinite.json"
 TOKENIZER = "tokenizer.pt"
 SNAPSHOTS = "snapshots"
 PRIOR = "prior.pt"
@@ -40,6 +44,10 @@ def checkpoint(d) -> Path:
 
 def done(d) -> Path:
     return Path(d) / DONE
+
+
+def nonfinite(d) -> Path:
+    return Path(d) / NONFINITE
 
 
 def is_done(d) -> bool:

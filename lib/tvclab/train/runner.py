@@ -10,16 +10,29 @@ suffix naming the stage-1 leaves changed from the preset, ``seed`` included); st
 belong to which stage comes from the config's nesting (``configs.STAGE_SECTIONS``); the files are named by
 ``artifacts``. ``run`` on a finished directory with the same config returns at once; a different config is an error
 listing the differences; an unfinished one needs ``resume=True``.
+
+One writer per directory: ``run`` holds the stage directory's lock (``tvclab.locks``) from its checks to the done
+marker. A second process on the same directory waits (printing the holder's PID; ``wait=False`` / ``--no-wait``
+raises ``LockedError`` instead), then re-reads the directory: a run two notebooks or batch jobs share is trained
+once. Readers of a finished run take no lock.
+
+A non-finite loss, gradient norm or metric stops the stage with ``NonFiniteError`` (``tvclab.fit``): the last good
+checkpoint stays, no done marker is written, ``nonfinite.json`` records the stop, and ``resume=True`` continues
+from the checkpoint, also after changing the stage's own optimiser leaves (``RESUMABLE_AFTER_NONFINITE``: a lower
+``lr``, a ``grad_clip``, ...). An explicit ``out`` with ``resume=True`` must exist (nothing to resume otherwise).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from tvclab import configs, paths
+from tvclab.fit import NonFiniteError, nonfinite
 from tvclab.io import atomic_write_json
+from tvclab.locks import dir_lock
 
 from . import artifacts, distributed
 from .runlog import RunContext
@@ -101,11 +114,90 @@ def stage_dir(stage: str, cfg: configs.Config, out=None) -> tuple[Path, Path]:
     return root, (root / st.subdir(cfg) if st.subdir else root)
 
 
+# Optimiser leaves a stage may change when it resumes after a non-finite stop: the loop reads them afresh at every
+# step, while the model's shapes and the optimiser's kind, betas and state come back from the checkpoint unchanged.
+RESUMABLE_AFTER_NONFINITE = ("steps", "batch_size", "lr", "lr_min", "schedule", "warmup_steps", "grad_clip",
+                             "log_every", "eval_every", "ckpt_every")
+
+
+def optim_section(group: str) -> str:
+    """The dotted section of a stage's own optimiser: ``optim`` (stage 1), ``stage2.optim``, ..."""
+    return "optim" if group == "stage1" else f"{group}.optim"
+
+
+def _resumable(key: str, group: str) -> bool:
+    section, _, leaf = key.rpartition(".")
+    return section == optim_section(group) and leaf in RESUMABLE_AFTER_NONFINITE
+
+
+def _preflight(stage: str, st: Stage, cfg: configs.Config, sdir: Path, resume: bool) -> tuple[bool, str]:
+    """Read ``sdir`` before running ``stage`` into it: (True, "") when it already holds this finished stage; raise
+    RunConflictError when it holds another run, an unfinished one without ``resume``, or an older layout;
+    (False, note) to run it (``note``: a config change accepted after a non-finite stop)."""
+    marker = sdir / st.marker(cfg)
+    if marker.exists():
+        saved = _read_json(marker).get("config", {})
+        if not _diff(saved, cfg.group(st.group)):
+            return True, ""
+        raise RunConflictError(f"{sdir} holds a finished {stage} run with a different config "
+                               f"({_diff(saved, cfg.group(st.group))}); use another --out or delete that directory")
+    cfg_file, stop_file = artifacts.config(sdir), artifacts.nonfinite(sdir)
+    stopped = _read_json(stop_file) if stop_file.exists() else None
+    note = ""
+    if st.writes_config and cfg_file.exists():
+        raw, group = configs.flatten(_read_json(cfg_file)), cfg.group(st.group)
+        unknown = sorted(set(raw) - set(configs.keys()))
+        if unknown:
+            raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown[:8])}"
+                                   f"{', ...' if len(unknown) > 8 else ''}): a run directory of an older layout. "
+                                   f"Delete that directory to regenerate it, or use another --out")
+        saved = {k: v for k, v in raw.items() if k in group}
+        diff = _diff(saved, group)
+        if diff:
+            keys = [k for k in saved if saved[k] != group.get(k)]
+            sec = optim_section(st.group)
+            if stopped is None or not all(_resumable(k, st.group) for k in keys):
+                after = (f" After its non-finite stop only {sec}.{{{','.join(RESUMABLE_AFTER_NONFINITE)}}} may "
+                         f"change." if stopped is not None else "")
+                raise RunConflictError(f"{sdir} holds a {stage} run with a different config ({diff}); --resume "
+                                       f"needs the same config.{after} Use another --out or delete that directory.")
+            if not resume:
+                raise RunConflictError(f"{sdir} holds a {stage} run that stopped on non-finite values at step "
+                                       f"{stopped.get('step')}; to continue it from its last good checkpoint with "
+                                       f"the changed settings ({diff}) pass --resume (resume=True), or delete the "
+                                       f"directory to start over")
+            note = f"{stage}: continuing {sdir} after its non-finite stop at step {stopped.get('step')} with {diff}"
+        if artifacts.checkpoint(sdir).exists() and not resume:
+            why = (f" (it stopped on non-finite values at step {stopped.get('step')}, see {stop_file}: change "
+                   f"{optim_section(st.group)}.lr or .grad_clip first)" if stopped is not None else "")
+            raise RunConflictError(f"{sdir} holds an unfinished {stage} run with a checkpoint{why}; pass --resume "
+                                   f"(resume=True) to continue it, or delete the directory to start over")
+    return False, note
+
+
+def _stopped(e: NonFiniteError, stage: str, st: Stage, cfg: configs.Config, root: Path, sdir: Path,
+             master: bool) -> NonFiniteError:
+    """Record a non-finite stop (``nonfinite.json``, rank 0) and the same error with what was kept and the fix."""
+    ckpt = artifacts.checkpoint(sdir)
+    if master:
+        atomic_write_json(artifacts.nonfinite(sdir), {
+            "step": e.step, "kind": e.kind, "parts": {k: repr(v) for k, v in e.parts.items()},
+            "last_checkpoint": e.last_checkpoint, "message": str(e), "config": cfg.group(st.group)})
+    sec = optim_section(st.group)
+    kept = f" ({ckpt} kept)" if e.last_checkpoint is not None and ckpt.exists() else ""
+    return NonFiniteError(
+        f"{e}{kept} [{sdir}: no {st.marker(cfg)} written, stop recorded in {artifacts.NONFINITE}. Fix: change "
+        f"the config, e.g. --set {sec}.lr=<smaller> or {sec}.grad_clip=1.0, and continue with: "
+        f"{command(stage, cfg, root)} --resume]", e.step, e.parts, e.kind, e.last_checkpoint)
+
+
 def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "cpu", overrides=(), out=None,
-        resume: bool = False) -> Path:
+        resume: bool = False, wait: bool = True) -> Path:
     """Run ``stage`` of ``config`` at ``tier`` with ``overrides`` (["key=value", ...]) and return its directory.
 
-    Works the same in a notebook (one process) and under ``torchrun`` (one call per process; rank 0 writes).
+    Works the same in a notebook (one process) and under ``torchrun`` (one call per process; rank 0 writes and
+    holds the directory's lock). ``wait=False``: raise ``LockedError`` when another process is writing the
+    directory, instead of waiting for it.
     """
     if stage not in STAGES:
         raise configs.ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
@@ -113,6 +205,9 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
     cfg = configs.apply_overrides(cfg, overrides)
     st = STAGES[stage]
     root, sdir = stage_dir(stage, cfg, out)
+    if out is not None and resume and not root.exists():
+        raise RunConflictError(f"--resume: the run directory {root} does not exist, so there is nothing to resume; "
+                               f"correct --out, or drop --resume to start a fresh run there")
 
     if st.parent:
         pst = STAGES[st.parent]
@@ -126,42 +221,46 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
             raise RunConflictError(f"the {st.parent} run at {pdir} was made with a different config ({_diff(saved, cfg.group(pst.group))}); "
                                    f"pass the same --set values, or another --out")
 
-    marker = sdir / st.marker(cfg)
-    if marker.exists():
-        saved = _read_json(marker).get("config", {})
-        if not _diff(saved, cfg.group(st.group)):
-            print(f"{stage}: {sdir} is already finished with this config; nothing to do")
-            return sdir
-        raise RunConflictError(f"{sdir} holds a finished {stage} run with a different config "
-                               f"({_diff(saved, cfg.group(st.group))}); use another --out or delete that directory")
-    cfg_file = artifacts.config(sdir)
-    if st.writes_config and cfg_file.exists():
-        raw, group = configs.flatten(_read_json(cfg_file)), cfg.group(st.group)
-        unknown = sorted(set(raw) - set(configs.keys()))
-        if unknown:
-            raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown[:8])}"
-                                   f"{', ...' if len(unknown) > 8 else ''}): a run directory of an older layout. "
-                                   f"Delete that directory to regenerate it, or use another --out")
-        saved = {k: v for k, v in raw.items() if k in group}
-        if _diff(saved, group):
-            raise RunConflictError(f"{sdir} holds a {stage} run with a different config ({_diff(saved, group)}); "
-                                   f"--resume needs the same config. Use another --out or delete that directory.")
-        if artifacts.checkpoint(sdir).exists() and not resume:
-            raise RunConflictError(f"{sdir} holds an unfinished {stage} run with a checkpoint; pass --resume "
-                                   f"(resume=True) to continue it, or delete the directory to start over")
-
+    finished_msg = f"{stage}: {sdir} is already finished with this config; nothing to do"
+    if _preflight(stage, st, cfg, sdir, resume)[0]:  # read-only, every process: no lock for a finished run
+        print(finished_msg)
+        return sdir
     d = distributed.setup(cfg.runtime.device)
     ok = False
     try:
-        if d.master:
-            sdir.mkdir(parents=True, exist_ok=True)
-            if st.writes_config:
+        with contextlib.ExitStack() as held:
+            finished = False
+            if d.master:
+                held.enter_context(dir_lock(sdir, wait=wait, what=f"{stage} run"))
+                # again under the lock: another writer may have finished (or stopped) it while this one waited
+                finished, note = _preflight(stage, st, cfg, sdir, resume)
+                if finished or note:
+                    print(finished_msg if finished else note)
+            if distributed.broadcast_object(finished, d):
+                ok = True
+                return sdir
+            cfg_file = artifacts.config(sdir)
+            if d.master and st.writes_config:
                 atomic_write_json(cfg_file, cfg.to_dict())
-        distributed.barrier(d)
-        metrics = st.fn(RunContext(cfg, d, sdir, root, resume))
-        if d.master:
-            atomic_write_json(marker, {"config": cfg.group(st.group), "metrics": metrics})
-        ok = True
+            distributed.barrier(d)
+            try:
+                metrics = st.fn(RunContext(cfg, d, sdir, root, resume))
+                bad = nonfinite(metrics) if d.master else {}
+                if bad:
+                    step = int(metrics.get("step", 0) or 0)
+                    raise NonFiniteError(f"{stage}: the final metrics at step {step} are not finite "
+                                         f"({', '.join(f'{k}={v}' for k, v in bad.items())})", step, bad, "eval",
+                                         step if artifacts.checkpoint(sdir).exists() else None)
+            except NonFiniteError as e:
+                raise _stopped(e, stage, st, cfg, root, sdir, d.master) from None
+            if d.master:
+                record = {"config": cfg.group(st.group), "metrics": metrics}
+                stop_file = artifacts.nonfinite(sdir)
+                if stop_file.exists():  # it finished after a non-finite stop and a resume: keep the record
+                    record["recovered_from"] = _read_json(stop_file)
+                atomic_write_json(sdir / st.marker(cfg), record)
+                stop_file.unlink(missing_ok=True)
+            ok = True
     finally:
         distributed.teardown(d, clean=ok)
     return sdir

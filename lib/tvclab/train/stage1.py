@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from tvclab import configs, data
 from tvclab.io import atomic_torch_save
+from tvclab.locks import dir_lock
 from tvclab.models import Tokenizer
 from tvclab.objectives import enabled_objectives
 from tvclab.fit import Batches, fit, iterate
@@ -252,11 +253,19 @@ def encode_dataset(run_dir: str | Path, split: str = "train", device="cpu", batc
                    step: int | None = None, limit: int = 0) -> dict:
     """Token ids of every image of ``split`` (its first ``limit`` when > 0) under the run's tokenizer (or its
     snapshot at ``step``): {"tokens" [N, n], "labels" [N], optionally "prologue" [N, n_prologue]}, in data order;
-    cached in the run directory (``artifacts.tokens``)."""
+    cached in the run directory (``artifacts.tokens``), written under the run directory's lock (a run still
+    training holds it: its tokens are encoded once it has finished)."""
     run_dir = Path(run_dir)
     cache = artifacts.tokens(run_dir, split, step, limit)
     if cache.exists():
         return checkpoint.load_plain(cache)
+    with dir_lock(run_dir, what="token cache of the run"):
+        if cache.exists():  # another process encoded it while this one waited
+            return checkpoint.load_plain(cache)
+        return _encode(run_dir, cache, split, device, batch, step, limit)
+
+
+def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: int | None, limit: int) -> dict:
     cfg = run_config(run_dir)
     tok = load_tokenizer(run_dir, device, step)
     if not tok.discrete:
