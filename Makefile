@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 TIER    ?= cpu
 JOBS    ?= 1
 ONLY    ?=
+ARGS    ?=
 
 .PHONY: install data figures smoke test clean
 
@@ -30,7 +31,7 @@ data:
 install: $(VENV)/.installed data
 
 figures: install
-	$(BIN)/python -m tvclab.figures --tier $(TIER) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m tvclab.figures --tier $(TIER) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
 smoke: install
 	$(BIN)/python -m tvclab.figures --tier smoke --out-root $${TMPDIR:-/tmp}/tvclab-smoke
