@@ -10,15 +10,49 @@ TINY = {
                   "--ode-repeats", "1", "--threads", "1"],
     "wgf_overhead": ["--width", "32", "--heads", "2", "--batch", "2", "--steps", "2"],
     "knn": ["--targets", "200", "--queries", "20", "--dim", "8", "--k", "3", "--repeats", "1"],
+    "throughput": ["--tier", "smoke", "--steps", "2", "--warmup", "1"],
 }
+# benchmarks whose headline is a fraction of a floor (no "x")
+FRACTION = {"throughput"}
 
 
 def test_every_benchmark_has_a_tiny_run():
     assert set(available()) == set(TINY)
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", sorted(set(TINY) - FRACTION))
 def test_benchmark_prints_its_ratio_last(name, capsys):
     assert main([name, *TINY[name]]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.search(r"\d+(\.\d+)?x", last), last
+
+
+def test_throughput_reports_every_step_and_the_worst_fraction_last(capsys):
+    assert main(["throughput", *TINY["throughput"]]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    cases = [line.split(" (")[0] for line in out if "GFLOP per step" in line]
+    assert cases == ["stage1 baseline_1d", "stage1 wartok", "stage2 ar"]
+    fractions = [float(m.group(1)) for line in out if (m := re.search(r"fraction of floor (\d+\.\d+)", line))]
+    assert len(fractions) == 3 and all(f > 0 for f in fractions)
+    assert float(out[-1]) == min(fractions)
+    gflop = [float(re.search(r"\): (\d+\.\d+) GFLOP", line).group(1)) for line in out if "GFLOP per step" in line]
+    assert gflop[1] > gflop[0]  # wAR-Tok = the same tokenizer plus the proxy and target ARs
+
+
+def test_throughput_counts_the_matmul_flops_from_the_shapes():
+    """FlopCounterMode's count of a transformer's forward + backward equals the count by hand: per token and
+    block (4 + 3 r) d^2 MACs of linear layers (blocks.py), times 2 FLOPs, times 3 (forward, input and weight
+    gradients); the CPU attention kernel is counted apart."""
+    import torch
+
+    from tvclab.bench.throughput import Case, count_flops
+    from tvclab.configs import OptimConfig
+    from tvclab.models.blocks import Transformer
+
+    b, n, d, r, depth = 4, 6, 16, 2.0, 2
+    model = Transformer(d, depth, heads=2, mlp_ratio=r)
+    x = torch.randn(b, n, d, requires_grad=True)
+    flops = count_flops(Case("t", model, lambda step: {"loss": model(x).pow(2).mean()}, OptimConfig(), ""))
+    assert flops["matmul"] == 3 * 2 * b * n * depth * (4 + 3 * r) * d * d
+    # attention: q k^T and a v, 2 L^2 d MACs each per sample and layer forward; backward counted by torch's formula
+    assert flops["attention"] > 2 * 2 * b * n * n * d * depth

@@ -169,6 +169,8 @@ def train(ctx: RunContext) -> dict:
     after_step = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
+    if cfg.runtime.compile:
+        model.compile()  # the training forward only: evaluation calls the tokenizer's methods, not compiled
     net = distributed.wrap(model, d)
     batches = Batches(train_ds, cfg.optim.batch_size, cfg.seed, d.rank, d.world)
     if d.master:  # selection during training reads the validation split only (SPEC "Evaluation protocol")

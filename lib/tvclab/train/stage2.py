@@ -84,6 +84,8 @@ def train(ctx: RunContext) -> dict:
     if d.master:
         print(f"stage2 {cfg.name}/{cfg.tier}: AR prior {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params, "
               f"{len(train_set)} train / {len(val_set)} validation sequences of {train_set.seq.shape[1]} tokens")
+    if cfg.runtime.compile:
+        ar.compile()  # forward (training and evaluation); sampling drives the blocks directly, uncompiled
     net = distributed.wrap(ar, d)
     batches = Batches(train_set, s2.optim.batch_size, cfg.seed, d.rank, d.world)
 
