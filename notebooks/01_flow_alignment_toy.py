@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from tvclab import claims, flow, provenance, toy, toyflows
+from tvclab import claims, flow, provenance, timing, toy, toyflows
 from tvclab.bench.flow_cost import measure as measure_flow_cost
 from tvclab.models.blocks import count_params
 from tvclab.report import save_figure, save_results, save_table
@@ -59,6 +59,7 @@ config = toyflows.ToyConfig.for_tier(tier)
 device = "cuda" if tier == "paper" and torch.cuda.is_available() else "cpu"
 torch.manual_seed(seed)
 t_start = time.time()
+timing.reset()  # results.json's time_s: this execution's seconds by phase (tvclab.timing)
 print(f"tier {tier}, seed {seed}, device {device}, torch threads {torch.get_num_threads()}")
 for k, v in config.as_dict().items():
     print(f"  {k:22s} {v}")
@@ -496,4 +497,5 @@ save_results(results, out_dir, provenance=provenance.collect(
     tier=tier, seeds=[seed], n={"latents": config.n_latents, "kde_reference": config.kde_reference,
                                 "cost_batch": config.cost_batch, "flow_steps": config.flow_steps},
     lpips_in_loss=None, wall_time_s=time.time() - t_start))
-print(f"wrote {out_dir}/results.json; notebook wall time {time.time() - t_start:.0f} s")
+print(f"wrote {out_dir}/results.json; notebook wall time {time.time() - t_start:.0f} s; by phase (s): "
+      + ", ".join(f"{k} {v:.0f}" for k, v in timing.breakdown(time.time() - t_start).items()))

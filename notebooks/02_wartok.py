@@ -46,7 +46,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, train
+from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, timing, train
 from tvclab.classifier import ClassifierConfig
 from tvclab.report import save_figure, save_results, save_table
 from tvclab.train.stage1 import marginal_stats
@@ -54,6 +54,7 @@ from tvclab.train.stage1 import marginal_stats
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
+timing.reset()  # results.json's time_s: this execution's seconds by phase (tvclab.timing)
 RUN_TIER = "smoke" if tier == "smoke" else "cpu" if tier == "cpu" else "paper"
 SMOKE = tier == "smoke"  # smoke: the same cells on the fewest runs that exercise them (2 seeds, 2 sweep points)
 SEEDS = [seed + i for i in range(min(n_seeds, 2) if SMOKE else n_seeds)]
@@ -510,4 +511,5 @@ save_results(results, out_dir, provenance=provenance.collect(
                                "gloss_test_images": base_cfg.stage2.eval_images,
                                "stage1_test_images": base_cfg.evaluation.test_images},
     lpips_in_loss=losses.lpips_in_loss(), wall_time_s=time.time() - T0, validation=dataset))
-print(f"notebook done in {time.time() - T0:.0f} s")
+print(f"notebook done in {time.time() - T0:.0f} s; by phase (s): "
+      + ", ".join(f"{k} {v:.0f}" for k, v in timing.breakdown(time.time() - T0).items()))

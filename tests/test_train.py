@@ -135,7 +135,10 @@ def test_smoke_pipeline_through_the_python_api(runs):
     assert torch.equal(train.reconstruct(s1, x, step=8), train.reconstruct(s1, x))  # last snapshot = final
     # stage 2 on an earlier snapshot's tokens (matched-rFID rows, W Table 1): its own directory and token cache
     s2b = train.run("stage2", "wartok", "smoke", SYN + ["stage2.tokenizer_step=4"])
-    assert s2b.name == "stage2__stage2.tokenizer_step-4" and train.artifacts.tokens(s1, "train", 4, 512).exists()
+    assert s2b.name == "stage2__stage2.tokenizer_step-4"
+    # its training tokens: only the 8 x 16 images its 8 steps read, cached under their hash
+    (cache,) = s1.glob("tokens_train_step4_first512_subset*.pt")
+    assert int(torch.load(cache)["encoded"].sum()) == 8 * 16
     assert train.sample(s2b, 4, seed=0)["images"].shape == (4, 1, 28, 28)
 
 
@@ -239,3 +242,47 @@ def test_missing_data_gives_the_fix(tmp_path, monkeypatch):
                         f"runtime.data_root={empty}"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "CIFAR-10 not found" in r.stderr and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------ stage-2 tokens
+
+def test_used_indices_are_exactly_the_examples_the_batches_read():
+    from tvclab.fit import Batches, used_indices
+
+    class Sized:
+        def __len__(self):
+            return 1000
+
+    b = Batches(Sized(), 64, seed=3)
+    idx = used_indices(1000, 64, 3, steps=7)
+    assert torch.equal(idx, torch.unique(torch.cat([b.indices(s) for s in range(7)])))
+    assert len(idx) == 7 * 64  # one epoch's permutation: no repeats within it
+    assert used_indices(1000, 64, 3, steps=b.per_epoch) is None  # a full epoch reads everything
+
+
+def test_encoding_only_the_read_images_gives_the_same_tokens(runs):
+    s1 = train.run("stage1", "baseline_1d", "smoke", SYN)
+    full = train.encode_dataset(s1, "train", limit=300)
+    only = torch.tensor([5, 0, 299, 17, 5])
+    part = train.encode_dataset(s1, "train", limit=300, only=only)
+    rows = torch.tensor([0, 5, 17, 299])
+    assert torch.equal(part["tokens"][rows], full["tokens"][rows])
+    assert torch.equal(part["labels"], full["labels"])
+    assert part["encoded"].sum() == 4 and (part["tokens"][~part["encoded"]] == -1).all()
+    with pytest.raises(ValueError, match="outside the 300 images"):
+        train.encode_dataset(s1, "train", limit=300, only=torch.tensor([300]))
+
+
+def test_stage2_on_the_read_subset_is_the_run_on_every_image(runs, monkeypatch):
+    import shutil
+
+    from tvclab.train import stage2
+
+    train.run("stage1", "baseline_1d", "smoke", SYN)
+    s2 = train.run("stage2", "baseline_1d", "smoke", SYN)
+    subset = json.loads((s2 / "done.json").read_text())["metrics"]
+    shutil.rmtree(s2)
+    monkeypatch.setattr(stage2, "train_indices", lambda cfg: None)  # encode every training image
+    s2 = train.run("stage2", "baseline_1d", "smoke", SYN)
+    assert json.loads((s2 / "done.json").read_text())["metrics"] == subset
+    assert list(s2.parent.glob("tokens_train_first512.pt"))  # this time the whole (limited) split was encoded

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import torch
 
 from . import data, stats
+from . import timing
 from .io import read_jsonl
 
 BOOTSTRAP = 100  # resamples of a Fréchet number's interval over samples
@@ -47,6 +48,7 @@ def frechet(real: torch.Tensor, fake: torch.Tensor, dataset: str, classifier_con
             "n": int(out["n_real"]), "features": out["features"]}
 
 
+@timing.timed("evaluation")
 def rfid(run_dir: str | Path, real: torch.Tensor, dataset: str, step: int | None = None, seed: int = 0,
          classifier_config=None, bootstrap: int = BOOTSTRAP) -> dict:
     """Reconstruction Fréchet distance: reconstructions of ``real`` against ``real`` itself (same images), and
@@ -60,6 +62,7 @@ def rfid(run_dir: str | Path, real: torch.Tensor, dataset: str, step: int | None
     return out
 
 
+@timing.timed("evaluation")
 def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0, classifier_config=None,
          bootstrap: int = BOOTSTRAP) -> tuple[dict, torch.Tensor]:
     """Generation Fréchet distance of len(real) AR samples (fixed ``seed``) against ``real``; returns (metrics,
@@ -171,6 +174,7 @@ def default_metrics(r: SeedRuns) -> dict:
 
 # ------------------------------------------------------------------------------------------------ matched rows
 
+@timing.timed("evaluation")
 def snapshot_curve(stage1_dir: str | Path, real_val: torch.Tensor, dataset: str, seed: int = 0,
                    classifier_config=None) -> dict[int, float]:
     """Validation rFID (or FD-clf) of every tokenizer snapshot of a stage-1 run: {step: value}."""

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import timing
 from .paths import REPO_ROOT
 
 UNKNOWN = "unknown"
@@ -21,7 +22,7 @@ UNKNOWN = "unknown"
 PACKAGES = ("torch", "torchvision", "tvclab", "numpy", "torch-fidelity", "lpips")
 FAISS_DISTRIBUTIONS = ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss-gpu-cu11", "faiss")
 _RESERVED = ("git_commit", "git_dirty", "versions", "platform", "tier", "seeds", "n", "lpips_in_loss",
-             "wall_time_s", "validation_split")
+             "wall_time_s", "time_s", "validation_split")
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -88,6 +89,7 @@ def collect(*, tier: str, seeds, n: Mapping, lpips_in_loss: bool | None, wall_ti
     return {"git_commit": commit, "git_dirty": dirty, "versions": package_versions(),
             "platform": platform.platform(), "tier": tier, "seeds": _seed_list(seeds), "n": dict(n),
             "lpips_in_loss": lpips_in_loss, "wall_time_s": None if wall_time_s is None else float(wall_time_s),
+            "time_s": None if wall_time_s is None else timing.breakdown(wall_time_s),
             "validation_split": None if validation is None else dict(validation), **extra}
 
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from . import streams, toy
+from . import timing
 from .configs import OptimConfig
 from .fit import fit
 from .flow.losses import alignment_loss, flow_matching_loss
@@ -178,6 +179,7 @@ def toy_flow_dir(config: ToyConfig, name: str, seed: int):
     return run_dir(config.tier, f"toy_flows/{tag}")
 
 
+@timing.timed("evaluation")
 def flow_support_check(model: nn.Module, config: ToyConfig, name: str, seed: int, device: str = "cpu") -> float:
     """Assumption 1 made checkable: the share of the flow's own samples that lie on the target's support
     (``toy.on_support_share``, the same test as claim (a) of notebook 01). ``support_check_samples`` noise draws

@@ -51,6 +51,23 @@ class Batches:
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
+class _Sized:
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def used_indices(n: int, batch_size: int, seed: int, steps: int) -> torch.Tensor | None:
+    """The sorted indices of the examples a run of ``steps`` global batches over ``n`` examples reads (the same
+    order as ``Batches``), or None when it reads every example (a full epoch or more): what is worth preparing."""
+    b = Batches(_Sized(n), batch_size, seed)
+    if steps >= b.per_epoch:
+        return None
+    return torch.unique(torch.cat([b.indices(s) for s in range(steps)]))
+
+
 class _StepSampler(Sampler):
     """Yields this rank's index list for steps start..stop-1 (a batch_sampler for DataLoader workers)."""
 

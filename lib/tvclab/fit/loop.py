@@ -33,6 +33,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
+from tvclab import timing
 from tvclab.configs import OptimConfig
 
 from .optim import build_optimizer, lr_at, set_lr
@@ -55,6 +56,7 @@ class NonFiniteError(RuntimeError):
         self.step, self.parts, self.kind, self.last_checkpoint = step, dict(parts), kind, last_checkpoint
 
 
+@timing.timed("training")
 def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None, params=None,
         evaluate: Callable[[int], dict] | None = None, after_eval: Callable[[int], None] | None = None,
         after_step: Callable[[int], dict | None] | None = None, desc: str = "train",
@@ -126,7 +128,8 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
             bad: dict[str, float] = {}
             if master:
                 model.eval()
-                metrics = evaluate(done)
+                with timing.phase("evaluation"):
+                    metrics = evaluate(done)
                 model.train()
                 bad = nonfinite(metrics)
                 if not bad:

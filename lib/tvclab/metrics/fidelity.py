@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .frechet import feature_statistics, frechet_bootstrap, frechet_distance
 from tvclab import memo
+from tvclab import timing
 
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 VGG16_WEIGHTS = "vgg16-397923af.pth"
@@ -143,6 +144,7 @@ def _extract(images: torch.Tensor, extractor: str, layers: list[str], rgb: bool,
 
 # ---------------------------------------------------------------- public API
 
+@timing.timed("metrics")
 def generation_metrics(real, fake, dataset: str = "fashion_mnist", n: int | None = None, *, features: str | None = None,
                        classifier=None, classifier_config=None, isc: bool = True, kid: bool = True, prc: bool = True,
                        batch_size: int = 200, device: str | None = None, progress: bool = False,
@@ -298,6 +300,7 @@ def _prc(f_real, f_fake, suffix: str) -> dict:
     return {f"precision{suffix}": m["precision"], f"recall{suffix}": m["recall"], f"f_score{suffix}": m["f_score"]}
 
 
+@timing.timed("metrics")
 def fd_clf_floor(dataset: str = "fashion_mnist", n: int = 5000, classifier=None, classifier_config=None, root=None,
                  seed: int = 0, **kwargs) -> dict:
     """The real-vs-real FD-clf at ``n``: ``n`` random training images against ``n`` random test images.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tvclab import timing
+
 FAISS_THREADS = 2  # the machines this suite targets have 2 cores; more threads only contend
 
 
@@ -33,6 +35,7 @@ class KNNIndex:
         self.index = faiss.IndexFlatL2(self.dim)
         self.index.add(t)
 
+    @timing.timed("metrics")
     def search(self, queries, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """(Euclidean distances [Q, k], indices [Q, k]) of the k nearest targets, nearest first.
         faiss returns squared distances; they are square-rooted here."""

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from tvclab import timing
+
 
 def _numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
+@timing.timed("metrics")
 def linear_probe(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: int = 1000, seed: int = 0) -> dict:
     """Top-1 / top-5 test accuracy of a multinomial logistic regression on standardised features (paper P Table 4).
 

@@ -86,9 +86,11 @@ def snapshot_steps(d) -> list[int]:
     return sorted(int(p.stem.split("_")[1]) for p in folder.glob("tokenizer_*.pt")) if folder.exists() else []
 
 
-def tokens(d, split: str, step: int | None = None, limit: int = 0) -> Path:
-    """Cached token ids of ``split`` (its first ``limit`` images when > 0) under the tokenizer (snapshot ``step``)."""
-    return Path(d) / f"tokens_{split}{f'_step{step}' if step else ''}{f'_first{limit}' if limit else ''}.pt"
+def tokens(d, split: str, step: int | None = None, limit: int = 0, subset: str | None = None) -> Path:
+    """Cached token ids of ``split`` (its first ``limit`` images when > 0) under the tokenizer (snapshot ``step``);
+    ``subset``: the hash of the indices encoded when only some were."""
+    return Path(d) / (f"tokens_{split}{f'_step{step}' if step else ''}{f'_first{limit}' if limit else ''}"
+                      f"{f'_subset{subset}' if subset else ''}.pt")
 
 
 def prior(d) -> Path:

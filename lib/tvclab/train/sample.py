@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from tvclab.io import atomic_torch_save, atomic_write_json
+from tvclab import timing
 
 from . import distributed
 from . import artifacts
@@ -31,6 +32,7 @@ def _stage2_dir(run_dir: Path) -> Path:
 
 
 @torch.no_grad()
+@timing.timed("sampling")
 def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | None = None,
            temperature: float | None = None, top_k: int | None = None, cfg_scale: float | None = None,
            batch: int | None = None, device="cpu", chunks: list[int] | None = None, progress: bool = True) -> dict:

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from tvclab import configs, data
+from tvclab import configs, data, timing
 from tvclab.io import atomic_torch_save
 from tvclab.locks import dir_lock
 from tvclab.models import Tokenizer
@@ -74,6 +74,7 @@ def marginal_stats(index: torch.Tensor, k: int, prefix: str = "") -> dict[str, f
             f"{prefix}token_perplexity": math.exp(h)}
 
 
+@timing.timed("evaluation")
 @torch.no_grad()
 def evaluate(model: Stage1Model, images: torch.Tensor, code_images: torch.Tensor, device,
              chunk: int = 256) -> dict[str, float]:
@@ -252,48 +253,74 @@ def run_config(run_dir: str | Path) -> configs.Config:
 
 @torch.no_grad()
 def encode_dataset(run_dir: str | Path, split: str = "train", device="cpu", batch: int = 500,
-                   step: int | None = None, limit: int = 0) -> dict:
+                   step: int | None = None, limit: int = 0, only: torch.Tensor | None = None) -> dict:
     """Token ids of every image of ``split`` (its first ``limit`` when > 0) under the run's tokenizer (or its
     snapshot at ``step``): {"tokens" [N, n], "labels" [N], optionally "prologue" [N, n_prologue]}, in data order;
     cached in the run directory (``artifacts.tokens``), written under the run directory's lock (a run still
-    training holds it: its tokens are encoded once it has finished)."""
+    training holds it: its tokens are encoded once it has finished).
+
+    ``only`` (data-set indices): encode just those images, e.g. the ones a stage-2 run of S steps will read
+    (``fit.used_indices``); the other rows of "tokens" (and "prologue") are -1, so reading one fails loudly, and
+    "encoded" [N] marks the rows that hold tokens. Cached under a name carrying the indices' hash."""
     run_dir = Path(run_dir)
-    cache = artifacts.tokens(run_dir, split, step, limit)
+    cache = artifacts.tokens(run_dir, split, step, limit, subset=None if only is None else _index_hash(only))
     if cache.exists():
         return checkpoint.load_plain(cache)
     with dir_lock(run_dir, what="token cache of the run"):
         if cache.exists():  # another process encoded it while this one waited
             return checkpoint.load_plain(cache)
-        return _encode(run_dir, cache, split, device, batch, step, limit)
+        return _encode(run_dir, cache, split, device, batch, step, limit, only)
 
 
-def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: int | None, limit: int) -> dict:
+def _index_hash(idx: torch.Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(idx.to(torch.int64).contiguous().numpy().tobytes()).hexdigest()[:12]
+
+
+@timing.timed("encoding")
+@torch.no_grad()
+def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: int | None, limit: int,
+            only: torch.Tensor | None = None) -> dict:
     cfg = run_config(run_dir)
     tok = load_tokenizer(run_dir, device, step)
     if not tok.discrete:
         raise ValueError(f"{run_dir} has a continuous tokenizer (quantizer.kind='none'): there are no token ids to encode")
     ds = load_data(cfg, split)
     total = min(limit, len(ds)) if limit else len(ds)
-    toks, pros, labels = [], [], []
+    order = torch.arange(total) if only is None else torch.unique(only.to(torch.int64))
+    if len(order) and (order[0] < 0 or order[-1] >= total):
+        raise ValueError(f"encode_dataset: indices outside the {total} images of {split}")
     images_all = ds.tensors(total) if hasattr(ds, "tensors") else None
-    for i in tqdm(range(0, total, batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
+    toks = torch.full((total, tok.n_tokens), -1, dtype=torch.long)
+    pros = torch.full((total, tok.n_prologue), -1, dtype=torch.long) if tok.n_prologue else None
+    labels = torch.empty(total, dtype=torch.long)
+    for i in tqdm(range(0, len(order), batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
+        idx = order[i : i + batch]
         if images_all is not None:
-            x, y = images_all[0][i : i + batch], images_all[1][i : i + batch]
+            x, y = images_all[0][idx], images_all[1][idx]
         else:
-            items = [ds[j] for j in range(i, min(i + batch, total))]
+            items = [ds[int(j)] for j in idx]
             x, y = torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
         enc = tok.encode(x.to(device))
-        toks.append(enc.visual.index.cpu())
-        labels.append(y.long())
-        if enc.prologue is not None:
-            pros.append(enc.prologue.index.cpu())
-    out = {"tokens": torch.cat(toks), "labels": torch.cat(labels)}
-    if pros:
-        out["prologue"] = torch.cat(pros)
+        toks[idx] = enc.visual.index.cpu()
+        labels[idx] = y.long()
+        if pros is not None:
+            pros[idx] = enc.prologue.index.cpu()
+    if only is not None:  # labels of every image (cheap), so the token set keeps its data order
+        labels = images_all[1].long() if images_all is not None else torch.tensor([int(ds[j][1]) for j in range(total)])
+    out = {"tokens": toks, "labels": labels}
+    if pros is not None:
+        out["prologue"] = pros
+    if only is not None:
+        encoded = torch.zeros(total, dtype=torch.bool)
+        encoded[order] = True
+        out["encoded"] = encoded
     atomic_torch_save(cache, out)
     return out
 
 
+@timing.timed("evaluation")
 @torch.no_grad()
 def reconstruct(run_dir: str | Path, images: torch.Tensor, steps: int | None = None, seed: int = 0,
                 device="cpu", batch: int = 256, step: int | None = None) -> torch.Tensor:
