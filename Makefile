@@ -7,7 +7,7 @@ JOBS    ?= 1
 ONLY    ?=
 ARGS    ?=
 
-.PHONY: install data figures smoke test clean
+.PHONY: install data book-deps book figures smoke test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,13 +30,29 @@ data:
 
 install: $(VENV)/.installed data
 
+# The book's system parts from Debian: MathJax (math rendered offline, copied into the site) and chromium (the
+# headless-browser test). Elsewhere: install them by hand (see README, "The book").
+book-deps:
+	@if [ -e /usr/share/javascript/mathjax/MathJax.js ] && command -v chromium >/dev/null 2>&1; then \
+	  echo "book deps (libjs-mathjax, chromium): present"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq libjs-mathjax chromium; \
+	elif command -v sudo >/dev/null 2>&1; then \
+	  sudo apt-get update -qq && sudo apt-get install -y -qq libjs-mathjax chromium; \
+	else echo "book deps: no apt; install MathJax 2 at /usr/share/javascript/mathjax and chromium"; fi
+
+# A static site of every notebook with its committed outputs (nothing executed, nothing fetched).
+book: install book-deps
+	$(BIN)/sphinx-build -b html -q book book/_build/html
+	@echo "open book/_build/html/index.html"
+
 figures: install
 	$(BIN)/python -m tvclab.figures --tier $(TIER) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
 smoke: install
 	$(BIN)/python -m tvclab.figures --tier smoke --out-root $${TMPDIR:-/tmp}/tvclab-smoke
 
-test: install
+test: install book-deps
 	$(BIN)/python -m pytest -q
 
 clean:

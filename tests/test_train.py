@@ -286,3 +286,18 @@ def test_stage2_on_the_read_subset_is_the_run_on_every_image(runs, monkeypatch):
     s2 = train.run("stage2", "baseline_1d", "smoke", SYN)
     assert json.loads((s2 / "done.json").read_text())["metrics"] == subset
     assert list(s2.parent.glob("tokens_train_first512.pt"))  # this time the whole (limited) split was encoded
+
+
+def test_compiled_training_matches_eager_to_float_rounding(runs):
+    """runtime.compile (torch.compile of the training forward) trains the same model up to the fused kernels'
+    rounding: the same stage-2 run, eager and compiled, ends at the same test gLoss to 1e-4."""
+    import shutil
+
+    train.run("stage1", "baseline_1d", "smoke", SYN)
+    s2 = train.run("stage2", "baseline_1d", "smoke", SYN)
+    eager = json.loads((s2 / "done.json").read_text())["metrics"]
+    shutil.rmtree(s2)
+    s2 = train.run("stage2", "baseline_1d", "smoke", SYN + ["runtime.compile=true"])
+    compiled = json.loads((s2 / "done.json").read_text())["metrics"]
+    assert compiled["gloss"] == pytest.approx(eager["gloss"], rel=1e-4)
+    assert compiled["top1"] == pytest.approx(eager["top1"], abs=0.01)
