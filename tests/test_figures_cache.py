@@ -76,7 +76,10 @@ def test_library_edit_marks_only_its_importers_stale(tree):
     assert only_01, "notebook 01 imports no module that notebook 00 does not"
     edited = "lib/tvclab/toy.py" if "lib/tvclab/toy.py" in only_01 else only_01[0]
     with open(package.parent.parent / edited, "a") as f:
-        f.write("\n# an edit\n")
+        f.write("\n# a comment changes no result\n")
+    assert all(batch_cache.stale(s, o, "smoke", None, package_root=package) == [] for s, o in zip(srcs, outs))
+    with open(package.parent.parent / edited, "a") as f:
+        f.write("\n_EDITED = 1\n")
     for src, out in zip(srcs, outs):
         expected = [edited] if edited in closures[src.stem] else []
         assert batch_cache.stale(src, out, "smoke", None, package_root=package) == expected, src.stem

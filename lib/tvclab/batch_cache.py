@@ -4,7 +4,10 @@ A notebook's inputs (``inputs``), each under a name:
 
 - ``notebook source``: the sha256 of ``notebooks/NN_name.py``;
 - ``lib/tvclab/<module>.py``: the sha256 of every ``tvclab`` module the notebook imports, transitively, with the
-  ``__init__.py`` of each package on the way (Python runs them) (``tvclab_modules``);
+  ``__init__.py`` of each package on the way (Python runs them) (``tvclab_modules``), taken of the module's syntax
+  tree (``module_fingerprint``): an edit to a comment or to the layout changes no result and reruns nothing, an
+  edit to code or to a docstring does. The notebook's own source is hashed byte for byte (its comments are its
+  markdown cells);
 - ``parameter tier``, ``parameter seed``: the values the runner injects (seed ``default``: the notebook's own);
 - ``packages``: the sha256 of the Python version and the installed versions of the distributions the numbers
   depend on (``PACKAGES``);
@@ -41,7 +44,7 @@ from pathlib import Path
 
 from .io import atomic_write_json
 
-FORMAT = 1
+FORMAT = 2  # 2: library modules fingerprinted by their syntax tree (1: by their bytes)
 MANIFEST = "inputs.json"
 RESULTS = "results.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent  # lib/tvclab
@@ -74,7 +77,7 @@ def snapshot(src: str | Path, tier: str, seed: int | None, *, package_root: Path
     named = {"notebook source": _sha256(src.read_bytes())}
     modules = tvclab_modules(src, package_root)
     for path in modules:
-        named[module_name(path, package_root)] = _sha256(path.read_bytes())
+        named[module_name(path, package_root)] = module_fingerprint(path)
     named["parameter tier"] = str(tier)
     named["parameter seed"] = "default" if seed is None else str(seed)
     packages = package_versions()
@@ -337,6 +340,17 @@ def _head_tail(path: Path) -> str:
         head = f.read(FINGERPRINT_BYTES)
         f.seek(max(0, f.seek(0, 2) - FINGERPRINT_BYTES))
         return _sha256(head + f.read())
+
+
+def module_fingerprint(path: Path) -> str:
+    """sha256 of a Python module's syntax tree (``ast.dump``): comments and layout do not count, code and docstrings
+    do. A file that does not parse is hashed by its bytes (so any edit to it counts)."""
+    source = Path(path).read_bytes()
+    try:
+        tree = ast.dump(ast.parse(source, filename=str(path)), include_attributes=False)
+    except SyntaxError:
+        return _sha256(source)
+    return _sha256(tree.encode())
 
 
 def _sha256(data: bytes) -> str:

@@ -181,10 +181,11 @@ class RuntimeConfig:
     device: str = "auto"          # auto: cuda when available (one GPU per process under torchrun), else cpu
     data_root: str = ""           # folder handed to tvclab.data.load (empty: TVCLAB_DATA / defaults)
     num_workers: int = 0          # DataLoader workers for data sets not held in memory (ImageNet)
-    # torch.compile the training forward (stage 1: tokenizer + objectives; stage 2: the AR). It pays after its
-    # compile time only in long runs: `python -m tvclab.bench throughput --compile` prints the break-even step
-    # count (on 2 CPU cores: thousands of steps; the cpu tier's runs are 300-400). Changes results at float
-    # rounding level (fused kernels round differently), so it is off in every preset.
+    # torch.compile the training forward (stage 1: tokenizer + objectives; stage 2: the AR).
+    # `python -m tvclab.bench throughput --compile` prints the break-even step count: on 2 CPU cores 45-271 steps
+    # with inductor's cache warm, more than a cpu-tier run from a cold one (54 s for the first compile). It changes
+    # results at float rounding level (fused kernels round differently), so it is off in every preset
+    # (docs/throughput.md).
     compile: bool = False
 
 
