@@ -184,6 +184,20 @@ def _changed_versions(old: dict, new: dict) -> str:
 # module of the package it names, or of the caller's package, is taken: more reruns, never a missed edit.
 
 _IMPORTS: dict[tuple[str, str, str | None], frozenset[str]] = {}  # (file, sha256, module name) -> imported names
+_TREES: dict[tuple[str, str], ast.AST | None] = {}  # (file, sha256) -> its syntax tree (None: does not parse)
+
+
+def _parsed(path: Path) -> tuple[bytes, str, ast.AST | None]:
+    """A file's bytes, their sha256 and its syntax tree, parsed once for the import walk and the fingerprint."""
+    source = Path(path).read_bytes()
+    digest = _sha256(source)
+    key = (str(path), digest)
+    if key not in _TREES:
+        try:
+            _TREES[key] = ast.parse(source, filename=str(path))
+        except SyntaxError:
+            _TREES[key] = None
+    return source, digest, _TREES[key]
 
 
 def tvclab_modules(src: str | Path, package_root: Path = PACKAGE_ROOT) -> list[Path]:
@@ -211,13 +225,12 @@ def module_name(path: Path, package_root: Path = PACKAGE_ROOT) -> str:
 
 
 def _imported_names(path: Path, name: str | None, package_root: Path) -> frozenset[str]:
-    source = path.read_bytes()
-    key = (str(path), _sha256(source), name)
+    _, digest, tree = _parsed(path)
+    key = (str(path), digest, name)
     if key not in _IMPORTS:
-        try:
-            tree = ast.parse(source, filename=str(path))
+        if tree is not None:
             _IMPORTS[key] = _imports_in(tree, name, path.name == "__init__.py", package_root)
-        except SyntaxError:  # a notebook that does not parse may import anything; a broken module fails its run
+        else:  # a notebook that does not parse may import anything; a broken module fails its run
             _IMPORTS[key] = _all_modules(package_root.name, package_root) if name is None else frozenset()
     return _IMPORTS[key]
 
@@ -345,12 +358,10 @@ def _head_tail(path: Path) -> str:
 def module_fingerprint(path: Path) -> str:
     """sha256 of a Python module's syntax tree (``ast.dump``): comments and layout do not count, code and docstrings
     do. A file that does not parse is hashed by its bytes (so any edit to it counts)."""
-    source = Path(path).read_bytes()
-    try:
-        tree = ast.dump(ast.parse(source, filename=str(path)), include_attributes=False)
-    except SyntaxError:
+    source, _, tree = _parsed(path)
+    if tree is None:
         return _sha256(source)
-    return _sha256(tree.encode())
+    return _sha256(ast.dump(tree, include_attributes=False).encode())
 
 
 def _sha256(data: bytes) -> str:
