@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
+import torch
 
 from tvclab import claims, provenance, report, stats
 
@@ -155,12 +158,14 @@ def test_table_rows_for_save_table(tmp_path):
 def test_provenance_collect():
     p = provenance.collect(tier="smoke", seeds=[0, 1, 2], n={"fd_clf": 500}, lpips_in_loss=False, wall_time_s=1.5,
                            validation="synthetic", note="test")
-    for key in ("git_commit", "git_dirty", "versions", "tier", "seeds", "n", "lpips_in_loss", "wall_time_s",
+    for key in ("git_commit", "git_dirty", "versions", "cpu", "tier", "seeds", "n", "lpips_in_loss", "wall_time_s",
                 "validation_split", "note"):
         assert key in p, key
     assert p["git_commit"] == "unknown" or re.fullmatch(r"[0-9a-f]{40}", p["git_commit"])
     assert p["git_dirty"] in (True, False, "unknown")
     assert p["seeds"] == [0, 1, 2] and p["n"] == {"fd_clf": 500} and p["validation_split"]["size"] == 600
+    assert p["cpu"]["logical_cores"] == os.cpu_count() and p["cpu"]["torch_threads"] == torch.get_num_threads()
+    assert isinstance(p["cpu"]["model"], str) and p["cpu"]["model"]
     v = p["versions"]
     assert {"python", "torch", "torchvision", "tvclab", "numpy", "torch-fidelity", "lpips"} <= set(v)
     assert any(k.startswith("faiss") for k in v)
@@ -176,6 +181,24 @@ def test_provenance_collect():
     with pytest.raises(ValueError, match="overwrite"):
         provenance.collect(tier="smoke", seeds=0, n={}, lpips_in_loss=None, wall_time_s=None, tier_extra=1, seeds_=2,
                            versions={})
+
+
+def test_git_dirty_ignores_the_batch_outputs(tmp_path):
+    """A batch rewrites tracked files under figures/ as it runs: they do not make the tree dirty; code does."""
+    def git(*a):
+        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "r.json").write_text("1")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    assert provenance.git_state(tmp_path)[1] is False
+    (tmp_path / "figures" / "r.json").write_text("2")
+    assert provenance.git_state(tmp_path)[1] is False
+    (tmp_path / "code.py").write_text("x = 2")
+    assert provenance.git_state(tmp_path)[1] is True
 
 
 def test_provenance_outside_git_is_unknown(tmp_path, monkeypatch):

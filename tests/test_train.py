@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tvclab import configs, train
+from tvclab import configs, data, train
 from tvclab.io import read_jsonl
 
 SYN = ["data.dataset=synthetic"]
@@ -114,7 +114,7 @@ def test_smoke_pipeline_through_the_python_api(runs):
     assert test_row["split"] == "test" and done["split"] == "test"
     assert all(done[k] == test_row[k] for k in ("psnr", "l1", "codes_used"))
     assert 0 <= ev[-1]["token_entropy"] <= torch.log(torch.tensor(32.0))
-    assert train.snapshot_steps(s1) == [4, 8]
+    assert train.snapshot_steps(s1) == [2, 4, 6, 8]  # evaluation.snapshot_every=2: between the eval rows too
     assert train.run("stage1", "wartok", "smoke", SYN) == s1  # finished with the same config: returns at once
 
     s2 = train.run("stage2", "wartok", "smoke", SYN)
@@ -271,6 +271,29 @@ def test_encoding_only_the_read_images_gives_the_same_tokens(runs):
     assert part["encoded"].sum() == 4 and (part["tokens"][~part["encoded"]] == -1).all()
     with pytest.raises(ValueError, match="outside the 300 images"):
         train.encode_dataset(s1, "train", limit=300, only=torch.tensor([300]))
+
+
+def test_labels_are_read_without_loading_images():
+    """encode_dataset's labels of a data set held on disk (ImageFolder-like: ``targets``, behind the validation
+    split's ``Subset``) come from ``targets``, never from loading every image."""
+    from torch.utils.data import Dataset, Subset
+
+    from tvclab.train.stage1 import dataset_labels
+
+    class OnDisk(Dataset):
+        targets = [i % 7 for i in range(50)]
+
+        def __len__(self):
+            return 50
+
+        def __getitem__(self, i):
+            raise AssertionError("an image was loaded to read a label")
+
+    sub = Subset(Subset(OnDisk(), list(range(49, -1, -2))), [3, 0, 2, 1])
+    assert dataset_labels(sub, 3).tolist() == [OnDisk.targets[43], OnDisk.targets[49], OnDisk.targets[45]]
+    mem = data.ImageTensorDataset(torch.zeros(5, 1, 4, 4, dtype=torch.uint8), torch.tensor([4, 3, 2, 1, 0]),
+                                  image_size=4, name="mem", split="test", source="memory")
+    assert dataset_labels(mem, 2).tolist() == [4, 3]
 
 
 def test_stage2_on_the_read_subset_is_the_run_on_every_image(runs, monkeypatch):

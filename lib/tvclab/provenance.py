@@ -1,7 +1,8 @@
 """Provenance for every results.json (SPEC "Evaluation protocol"): what produced these numbers.
 
 ``collect(tier=..., seeds=..., n=..., lpips_in_loss=..., wall_time_s=...)`` returns the git commit (and whether the
-tree had uncommitted changes), the versions of the packages the numbers depend on, the tier, the seeds, the N of
+tree had uncommitted changes outside ``figures/``, which the batch itself rewrites), the CPU and thread count, the
+versions of the packages the numbers depend on, the tier, the seeds, the N of
 every metric, whether LPIPS was in the training loss, the wall time and the validation split. It never raises for
 a missing git or a missing package: those read "unknown" / None. ``report.save_results(..., provenance=...)``
 stores it under "provenance".
@@ -21,7 +22,9 @@ UNKNOWN = "unknown"
 # distributions whose versions every results.json records (importlib.metadata names)
 PACKAGES = ("torch", "torchvision", "tvclab", "numpy", "torch-fidelity", "lpips")
 FAISS_DISTRIBUTIONS = ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss-gpu-cu11", "faiss")
-_RESERVED = ("git_commit", "git_dirty", "versions", "platform", "tier", "seeds", "n", "lpips_in_loss",
+# the batch's own outputs: rewriting them while it runs does not make the code behind the numbers "dirty"
+OUTPUTS = ("figures",)
+_RESERVED = ("git_commit", "git_dirty", "versions", "platform", "cpu", "tier", "seeds", "n", "lpips_in_loss",
              "wall_time_s", "time_s", "validation_split")
 
 
@@ -35,16 +38,34 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 
 def git_state(repo: str | Path = REPO_ROOT) -> tuple[str, bool | str]:
-    """``(commit, dirty)``: the 40-hex HEAD commit and whether tracked files differ from it; ``"unknown"`` for
-    both outside a git checkout or without git."""
+    """``(commit, dirty)``: the 40-hex HEAD commit and whether tracked files outside ``OUTPUTS`` differ from it;
+    ``"unknown"`` for both outside a git checkout or without git."""
     repo = Path(repo)
     if not repo.is_dir():
         return UNKNOWN, UNKNOWN
     head = (_git("rev-parse", "--verify", "HEAD", cwd=repo) or "").strip()
     if len(head) != 40 or any(c not in "0123456789abcdef" for c in head):
         return UNKNOWN, UNKNOWN
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=repo)
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  *(f":(exclude){p}" for p in OUTPUTS), cwd=repo)
     return head, (UNKNOWN if status is None else bool(status.strip()))
+
+
+def cpu() -> dict:
+    """The processor (``/proc/cpuinfo``'s model name where there is one), its logical cores and torch's threads:
+    CPU timings and the last bits of CPU results depend on them."""
+    import os
+
+    import torch
+
+    model = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        pass
+    return {"model": model or platform.processor() or UNKNOWN, "logical_cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -87,7 +108,7 @@ def collect(*, tier: str, seeds, n: Mapping, lpips_in_loss: bool | None, wall_ti
         validation = validation_split(validation)
     commit, dirty = git_state()
     return {"git_commit": commit, "git_dirty": dirty, "versions": package_versions(),
-            "platform": platform.platform(), "tier": tier, "seeds": _seed_list(seeds), "n": dict(n),
+            "platform": platform.platform(), "cpu": cpu(), "tier": tier, "seeds": _seed_list(seeds), "n": dict(n),
             "lpips_in_loss": lpips_in_loss, "wall_time_s": None if wall_time_s is None else float(wall_time_s),
             "time_s": None if wall_time_s is None else timing.breakdown(wall_time_s),
             "validation_split": None if validation is None else dict(validation), **extra}

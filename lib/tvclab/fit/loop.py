@@ -58,13 +58,14 @@ class NonFiniteError(RuntimeError):
 
 @timing.timed("training")
 def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None, params=None,
-        evaluate: Callable[[int], dict] | None = None, after_eval: Callable[[int], None] | None = None,
-        after_step: Callable[[int], dict | None] | None = None, desc: str = "train",
+        evaluate: Callable[[int], dict] | None = None, snapshot: Callable[[int], None] | None = None,
+        snapshot_every: int = 0, after_step: Callable[[int], dict | None] | None = None, desc: str = "train",
         progress: bool = True) -> list[dict]:
     """Train ``model`` (its trainable ``params``, default all) for ``optim.steps`` steps; return the log rows.
 
     ``ctx`` (``RunContext``): resume, log to the run directory, checkpoint, reduce across processes.
-    ``evaluate(step) -> dict``: metrics of an ``eval`` row (rank 0). ``after_eval(step)``: e.g. snapshots (rank 0).
+    ``evaluate(step) -> dict``: metrics of an ``eval`` row (rank 0). ``snapshot(step)`` (rank 0, outside the
+    timed step): every ``snapshot_every`` steps and at the last, or (0) after each good ``eval`` row.
     ``after_step(step) -> dict | None``: runs on every process after the optimiser step of ``step`` (1-based), e.g.
     a codebook restart; the numbers it returns are averaged into the ``train`` rows like the losses.
     """
@@ -134,8 +135,8 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
                 bad = nonfinite(metrics)
                 if not bad:
                     log({"kind": "eval", "step": done, **metrics})
-                    if after_eval is not None:
-                        after_eval(done)
+                    if snapshot is not None and not snapshot_every:
+                        snapshot(done)
             if ctx is not None:  # every process learns rank 0's verdict, so all stop together
                 bad_anywhere = ctx.reduce_mean({"eval_nonfinite": float(bool(bad))})["eval_nonfinite"] > 0
             else:
@@ -146,6 +147,8 @@ def fit(model: torch.nn.Module, step_fn: StepFn, optim: OptimConfig, *, ctx=None
                                      "eval", saved[0])
             if ctx is not None:
                 ctx.barrier()
+        if snapshot is not None and snapshot_every and master and (done % snapshot_every == 0 or done == optim.steps):
+            snapshot(done)
         if ctx is not None and (done % optim.ckpt_every == 0 or done == optim.steps):
             if n_acc:  # steps not yet checked (a cadence where checkpoints fall between log rows)
                 window_means()

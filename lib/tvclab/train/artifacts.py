@@ -11,7 +11,7 @@ A stage-1 run directory ``<run>`` holds::
     .lock                  the writer lock (``tvclab.locks``): empty when free, the holder's PID while held
     timing.json            seconds per training step (wall time stays out of the metrics, which reruns reproduce)
     tokenizer.pt           the trained tokenizer (config, channels, state)
-    snapshots/tokenizer_<step>.pt   the tokenizer at every evaluation step (matched-rFID rows, W Table 1)
+    snapshots/tokenizer_<step>.pt   the tokenizer every ``evaluation.snapshot_every`` steps (matched-rFID rows, W Table 1)
     tokens_<split>[_step<k>][_first<n>].pt   cached token ids of a data split (or of its first n images)
     stage2[__...]/         the stage-2 directory: the same four files plus prior.pt and samples_<n>.pt/.json
 """

@@ -125,6 +125,21 @@ def first_images(ds, n: int) -> torch.Tensor:
     return torch.stack([ds[i][0] for i in range(n)])
 
 
+def dataset_labels(ds, n: int) -> torch.Tensor:
+    """The labels of the first ``n`` items, without loading images where the data set holds them apart
+    (``tensors`` of the in-memory sets, ``targets`` of torchvision's, through ``Subset.indices``)."""
+    if hasattr(ds, "tensors"):
+        return ds.tensors(n)[1].long()
+    base, idx = ds, None
+    while isinstance(base, torch.utils.data.Subset):
+        idx = torch.as_tensor(base.indices) if idx is None else torch.as_tensor(base.indices)[idx]
+        base = base.dataset
+    if hasattr(base, "targets"):
+        t = torch.as_tensor(base.targets).long()
+        return (t if idx is None else t[idx])[:n]
+    return torch.tensor([int(ds[j][1]) for j in range(n)], dtype=torch.long)
+
+
 def images_at(ds, idx: torch.Tensor) -> torch.Tensor:
     if hasattr(ds, "batch"):
         return ds.batch(idx)[0]
@@ -167,7 +182,7 @@ def train(ctx: RunContext) -> dict:
     train_ds = load_data(cfg, "train")
     torch.manual_seed(cfg.seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
-    after_step = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
+    upkeep = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
     if cfg.runtime.compile:
@@ -191,11 +206,11 @@ def train(ctx: RunContext) -> dict:
         return net(x, rnd)
 
     def snapshot(step: int) -> None:
-        if cfg.evaluation.snapshots:
-            save_tokenizer(artifacts.snapshot(ctx.dir, step), model.tokenizer, cfg)
+        save_tokenizer(artifacts.snapshot(ctx.dir, step), model.tokenizer, cfg)
 
-    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}", after_step=after_step,
-        evaluate=lambda step: {"split": "val", **evaluate(model, held, code_held, dev)}, after_eval=snapshot)
+    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}", after_step=upkeep,
+        evaluate=lambda step: {"split": "val", **evaluate(model, held, code_held, dev)},
+        snapshot=snapshot if cfg.evaluation.snapshots else None, snapshot_every=cfg.evaluation.snapshot_every)
     final = {}
     if d.master:
         save_tokenizer(artifacts.tokenizer(ctx.dir), model.tokenizer, cfg)
@@ -278,8 +293,7 @@ def _index_hash(idx: torch.Tensor) -> str:
     return hashlib.sha256(idx.to(torch.int64).contiguous().numpy().tobytes()).hexdigest()[:12]
 
 
-@timing.timed("encoding")
-@torch.no_grad()
+@timing.timed("encoding")  # encode_dataset, its only caller, runs under no_grad
 def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: int | None, limit: int,
             only: torch.Tensor | None = None) -> dict:
     cfg = run_config(run_dir)
@@ -294,21 +308,14 @@ def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: in
     images_all = ds.tensors(total) if hasattr(ds, "tensors") else None
     toks = torch.full((total, tok.n_tokens), -1, dtype=torch.long)
     pros = torch.full((total, tok.n_prologue), -1, dtype=torch.long) if tok.n_prologue else None
-    labels = torch.empty(total, dtype=torch.long)
+    labels = dataset_labels(ds, total)  # of every image, also with ``only``, so the token set keeps its data order
     for i in tqdm(range(0, len(order), batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
         idx = order[i : i + batch]
-        if images_all is not None:
-            x, y = images_all[0][idx], images_all[1][idx]
-        else:
-            items = [ds[int(j)] for j in idx]
-            x, y = torch.stack([a for a, _ in items]), torch.tensor([b for _, b in items])
+        x = images_all[0][idx] if images_all is not None else images_at(ds, idx)
         enc = tok.encode(x.to(device))
         toks[idx] = enc.visual.index.cpu()
-        labels[idx] = y.long()
         if pros is not None:
             pros[idx] = enc.prologue.index.cpu()
-    if only is not None:  # labels of every image (cheap), so the token set keeps its data order
-        labels = images_all[1].long() if images_all is not None else torch.tensor([int(ds[j][1]) for j in range(total)])
     out = {"tokens": toks, "labels": labels}
     if pros is not None:
         out["prologue"] = pros
