@@ -11,6 +11,7 @@ TINY = {
     "wgf_overhead": ["--width", "32", "--heads", "2", "--batch", "2", "--steps", "2"],
     "knn": ["--targets", "200", "--queries", "20", "--dim", "8", "--k", "3", "--repeats", "1"],
     "throughput": ["--tier", "smoke", "--steps", "2", "--warmup", "1"],
+    "posttrain_cost": ["--tier", "smoke", "--set", "data.dataset=synthetic"],
 }
 # benchmarks whose headline is a fraction of a floor (no "x")
 FRACTION = {"throughput"}
@@ -56,3 +57,17 @@ def test_throughput_counts_the_matmul_flops_from_the_shapes():
     assert flops["matmul"] == 3 * 2 * b * n * depth * (4 + 3 * r) * d * d
     # attention: q k^T and a v, 2 L^2 d MACs each per sample and layer forward; backward counted by torch's formula
     assert flops["attention"] > 2 * 2 * b * n * n * d * depth
+
+
+def test_posttrain_cost_is_the_ratio_of_the_recorded_step_times(capsys):
+    """From the runs' timing.json (trained here when missing): total post-training over total stage-2 seconds."""
+    from tvclab import configs, train
+    from tvclab.train import artifacts
+
+    assert main(["posttrain_cost", *TINY["posttrain_cost"]]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    cfg = configs.apply_overrides(configs.get("baseline_1d", "smoke"), ["data.dataset=synthetic"])
+    root = train.default_run_dir(cfg)
+    s2 = artifacts.seconds_per_step(root / "stage2") * cfg.stage2.optim.steps
+    pt = artifacts.seconds_per_step(root / "stage2__posttrain") * cfg.posttrain.optim.steps
+    assert last == f"{pt / s2:.2f}x"

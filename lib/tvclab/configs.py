@@ -20,6 +20,8 @@ optim           the stage-1 optimiser and loop cadence (``OptimConfig``, the one
 evaluation      stage-1 evaluation sets and snapshots
 stage2          the AR prior on frozen tokens: its ``ar`` shape and its own ``optim`` (W §2.2; P App. E)
 sample          the sampler of the trained AR (``python -m tvclab.train sample``)
+posttrain       paper V's GRPO post-training of the stage-2 AR: group, clips, CE / KL weights, contextual noise,
+                reward weights and its own ``optim`` (SPEC "Values the paper texts lost")
 runtime         where/how a run executes; never part of a run's identity
 ==============  =====================================================================================
 
@@ -179,6 +181,28 @@ class SampleConfig:
 
 
 @dataclass
+class PosttrainConfig:
+    """Paper V (VA-pi): GRPO post-training of the stage-2 AR with a pixel reconstruction reward; only the AR changes.
+    Values: SPEC "Values the paper texts lost" (authors' code); the dataclass defaults are the cpu tier."""
+    group_size: int = 8           # G sequences sampled per image (SPEC: 8)
+    clip: float = 0.2             # PPO ratio clip epsilon (SPEC: 0.2)
+    advantage_clip: float = 5.0   # group-normalised advantages clipped to [-5, 5] (SPEC)
+    ce_weight: float = 0.1        # beta: teacher-forced CE prior regulariser (SPEC: 0.1)
+    kl_weight: float = 0.01       # KL(pi || frozen base AR) (SPEC: optional, 0.01); 0: off (no base copy kept)
+    noise: float = 0.5            # xi: contextual noise, each prefix id replaced at random with this probability
+    mse_weight: float = 1.0       # reward = -(mse_weight * MSE + lpips_weight * LPIPS) per image (SPEC)
+    lpips_weight: float = 1.0     # dropped with one notice when LPIPS weights are unavailable
+    eval_images: int = 256        # validation images for the reward / CE rows every optim.eval_every steps
+    snapshots: bool = True        # the AR at every evaluation step (notebook 05's curves against iterations)
+    # SPEC: lr 1e-6, 100 iterations x 128 images (the paper presets). cpu tier: the lr is chosen on the
+    # validation split by notebook 05 (1e-6 does not move a 0.9M-parameter AR in 100 steps); AdamW betas
+    # (0.9, 0.999), no decay: ours (SPEC is silent).
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(
+        steps=100, batch_size=128, lr=1e-4, lr_min=1e-4, schedule="constant", warmup_steps=0, beta1=0.9,
+        beta2=0.999, log_every=5, eval_every=25, ckpt_every=25))
+
+
+@dataclass
 class RuntimeConfig:
     device: str = "auto"          # auto: cuda when available (one GPU per process under torchrun), else cpu
     data_root: str = ""           # folder handed to tvclab.data.load (empty: TVCLAB_DATA / defaults)
@@ -255,6 +279,9 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
                        "snapshot_every": off("0: at every evaluation step")},
     Stage2Config: {"label_drop": PROBABILITY, "train_images": off("0: the whole training rest"),
                    "tokenizer_step": off("0: the final tokenizer"), "eval_images": COUNT},
+    PosttrainConfig: {"group_size": Range(2), "clip": RATE, "advantage_clip": RATE, "ce_weight": WEIGHT,
+                      "kl_weight": Range(0, note="0: no base copy"), "noise": PROBABILITY, "mse_weight": WEIGHT,
+                      "lpips_weight": WEIGHT, "eval_images": COUNT},
     SampleConfig: {"n": COUNT, "batch": COUNT, "temperature": RATE, "top_k": off("0: off"),
                    "cfg": Range(0, note="1: no guidance"), "seed": ANY_INT},
     RuntimeConfig: {"num_workers": off("0: load in the main process")},
@@ -300,6 +327,7 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     stage2: Stage2Config = field(default_factory=Stage2Config)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    posttrain: PosttrainConfig = field(default_factory=PosttrainConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def to_dict(self) -> dict:
@@ -339,7 +367,8 @@ class Config:
             need(shape.width % shape.heads == 0,
                  f"{where}.width ({shape.width}) must be a multiple of {where}.heads ({shape.heads})")
         need(self.wgf.weight == 0 or q.kind == "vq", "WGF-DPD needs discrete tokens (quantizer.kind=vq)")
-        for where, o in (("optim", self.optim), ("stage2.optim", self.stage2.optim)):
+        for where, o in (("optim", self.optim), ("stage2.optim", self.stage2.optim),
+                         ("posttrain.optim", self.posttrain.optim)):
             need(o.schedule in ("cosine", "linear", "constant"), f"{where}.schedule must be cosine, linear or constant")
             need(o.optimizer in ("adamw", "adam"), f"{where}.optimizer must be 'adamw' or 'adam'")
             for every in ("eval_every", "ckpt_every"):
@@ -360,8 +389,9 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
                "evaluation"),
     "stage2": ("stage2",),
     "sample": ("sample",),
+    "posttrain": ("posttrain",),
 }
-STAGE_PARENT: dict[str, str | None] = {"stage1": None, "stage2": "stage1", "sample": "stage2"}
+STAGE_PARENT: dict[str, str | None] = {"stage1": None, "stage2": "stage1", "sample": "stage2", "posttrain": "stage2"}
 RUNTIME_SECTIONS = ("runtime",)
 
 
@@ -420,7 +450,17 @@ def smoke_tier() -> dict:
         "stage2.optim.steps": 8, "stage2.optim.batch_size": 16, "stage2.optim.warmup_steps": 2,
         "stage2.optim.log_every": 2, "stage2.optim.eval_every": 4, "stage2.optim.ckpt_every": 4,
         "stage2.train_images": 512, "stage2.eval_images": 64, "sample.n": 8, "sample.batch": 8,
+        "posttrain.group_size": 4, "posttrain.eval_images": 16, "posttrain.optim.steps": 4,
+        "posttrain.optim.batch_size": 8, "posttrain.optim.log_every": 2, "posttrain.optim.eval_every": 2,
+        "posttrain.optim.ckpt_every": 2,
     }
+
+
+# Paper V's post-training of any stage-2 AR (SPEC "Values the paper texts lost"; V: lr 1e-6, 100 iterations x 128
+# images, ~1% of ImageNet), the same on every paper preset: G 8, clips 0.2 / 5, beta 0.1, KL 0.01, xi 0.5 are the
+# dataclass defaults.
+PAPER_V_POSTTRAIN = {"posttrain.optim.lr": 1e-6, "posttrain.optim.lr_min": 1e-6, "posttrain.optim.steps": 100,
+                     "posttrain.optim.batch_size": 128, "posttrain.eval_images": 1000}
 
 
 def paper_w_cifar10() -> dict:
@@ -447,6 +487,7 @@ def paper_w_cifar10() -> dict:
         "stage2.optim.lr_min": 3e-5, "stage2.optim.warmup_steps": 0, "stage2.optim.log_every": 100,
         "stage2.optim.eval_every": 25_000, "stage2.optim.ckpt_every": 5_000, "stage2.eval_images": 5_000,
         "sample.n": 50_000, "sample.batch": 1000,                                       # FID-50K (W §5)
+        **PAPER_V_POSTTRAIN,
     }
 
 
@@ -474,6 +515,7 @@ def paper_p_imagenet() -> dict:
         "stage2.optim.warmup_steps": 62_500, "stage2.optim.beta1": 0.9, "stage2.optim.beta2": 0.96,
         "stage2.optim.log_every": 100, "stage2.optim.eval_every": 100_000, "stage2.optim.ckpt_every": 5_000,
         "stage2.eval_images": 10_000, "sample.n": 50_000, "sample.batch": 250, "runtime.num_workers": 8,
+        **PAPER_V_POSTTRAIN,
     }
 
 

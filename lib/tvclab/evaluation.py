@@ -64,12 +64,12 @@ def rfid(run_dir: str | Path, real: torch.Tensor, dataset: str, step: int | None
 
 @timing.timed("evaluation")
 def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0, classifier_config=None,
-         bootstrap: int = BOOTSTRAP) -> tuple[dict, torch.Tensor]:
+         bootstrap: int = BOOTSTRAP, step: int | None = None) -> tuple[dict, torch.Tensor]:
     """Generation Fréchet distance of len(real) AR samples (fixed ``seed``) against ``real``; returns (metrics,
-    samples)."""
+    samples). ``step``: the AR snapshot of a post-training directory at that step."""
     from .train import sample
 
-    images = sample(stage2_dir, len(real), seed=seed, progress=False)["images"]
+    images = sample(stage2_dir, len(real), seed=seed, progress=False, step=step)["images"]
     return frechet(real, images, dataset, classifier_config, bootstrap), images
 
 

@@ -37,12 +37,10 @@ def _lpips_state() -> dict:
     return memo.table("lpips_loss").setdefault("state", {"available": None})
 
 
-def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
-    """Mean LPIPS(x_hat, x) from ``tvclab.metrics.lpips_distance``, or None when its backbone weights are absent.
-
-    The first ``LPIPSUnavailableError`` prints a notice and the term is dropped for the rest of the process
-    (SPEC "Metrics": "without backbone weights the reconstruction loss drops the LPIPS term and says so").
-    """
+def lpips_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+    """LPIPS(x_hat, x) per image [B] from ``tvclab.metrics.lpips_distance``, or None when its backbone weights are
+    absent: the first ``LPIPSUnavailableError`` prints a notice and the term is dropped for the rest of the process
+    (SPEC "Metrics": "without backbone weights the reconstruction loss drops the LPIPS term and says so")."""
     state = _lpips_state()
     if state["available"] is False:
         return None
@@ -55,7 +53,13 @@ def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
         print(f"tvclab.losses: LPIPS term dropped from the reconstruction loss ({e})")
         return None
     state["available"] = True
-    return d.mean()
+    return d
+
+
+def lpips_term(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+    """Mean LPIPS(x_hat, x) over the batch (``lpips_per_image``), or None when its backbone weights are absent."""
+    d = lpips_per_image(x_hat, x)
+    return None if d is None else d.mean()
 
 
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, l1: float = 0.1, l2: float = 1.0,
@@ -87,3 +91,33 @@ def lpips_in_loss() -> bool | None:
     """Whether the reconstruction losses of this process included LPIPS: True, False (weights missing, term
     dropped) or None (no loss asked for it yet). Recorded in every results.json (SPEC "Provenance")."""
     return _lpips_state()["available"]
+
+
+# ------------------------------------------------------------------------------- paper V: GRPO post-training
+
+def group_advantages(rewards: torch.Tensor, clip: float = 5.0, eps: float = 1e-6) -> torch.Tensor:
+    """GRPO's group-normalised advantages (SPEC, paper V §3): ``rewards`` [B, G] of G sequences per image ->
+    ``(r - mean_G r) / (std_G r + eps)``, clipped to [-clip, clip]. A group whose rewards are all equal gets zero
+    advantages, so it adds no policy gradient."""
+    if rewards.dim() != 2 or rewards.shape[1] < 2:
+        raise ValueError(f"group_advantages: rewards must be [B, G] with G >= 2, got {tuple(rewards.shape)}")
+    centred = rewards - rewards.mean(dim=1, keepdim=True)
+    std = rewards.std(dim=1, keepdim=True)
+    adv = torch.where(std > 0, centred / (std + eps), torch.zeros_like(centred))  # equal rewards: 0, never 0 / 0
+    return adv.clamp(-clip, clip).detach()
+
+
+def clipped_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
+                        clip: float = 0.2) -> torch.Tensor:
+    """PPO's clipped surrogate per token (SPEC, paper V §3 GRPO), as a loss to minimise:
+
+        -mean min(rho A, clip(rho, 1 - eps, 1 + eps) A),   rho = exp(logp - logp_old)
+
+    ``logp`` [...] the sampled tokens' log-probabilities under the current policy, ``logp_old`` the same under the
+    pre-update policy (no gradient), ``advantages`` broadcastable to them. Where the ratio has left [1 - eps, 1 + eps]
+    in the direction the advantage favours, the term is constant: no gradient pushes it further."""
+    if logp.shape != logp_old.shape:
+        raise ValueError(f"clipped_policy_loss: logp {tuple(logp.shape)} and logp_old {tuple(logp_old.shape)} differ")
+    ratio = torch.exp(logp - logp_old.detach())
+    adv = advantages.detach()
+    return -torch.minimum(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()

@@ -30,6 +30,7 @@ STREAMS = {
     "bootstrap": "bootstrap resampling of intervals",
     "codebook_init": "VQ: which first-batch latents initialise the codebook (quantizer.init = data)",
     "codebook_restart": "VQ: the training images whose latents restart dead codes, and which latents",
+    "posttrain": "paper V post-training: contextual-noise mask and ids, the G draws per position (global batch)",
 }
 
 

@@ -14,6 +14,8 @@ A stage-1 run directory ``<run>`` holds::
     snapshots/tokenizer_<step>.pt   the tokenizer every ``evaluation.snapshot_every`` steps (matched-rFID rows, W Table 1)
     tokens_<split>[_step<k>][_first<n>].pt   cached token ids of a data split (or of its first n images)
     stage2[__...]/         the stage-2 directory: the same four files plus prior.pt and samples_<n>.pt/.json
+    stage2[__...]__posttrain[__...]/   paper V's post-trained AR: the same files as stage 2, plus
+                           snapshots/prior_<step>.pt (the AR at every evaluation step)
 """
 from __future__ import annotations
 
@@ -95,6 +97,16 @@ def tokens(d, split: str, step: int | None = None, limit: int = 0, subset: str |
 
 def prior(d) -> Path:
     return Path(d) / PRIOR
+
+
+def prior_snapshot(d, step: int) -> Path:
+    return Path(d) / SNAPSHOTS / f"prior_{step}.pt"
+
+
+def prior_snapshot_steps(d) -> list[int]:
+    """Steps with a saved AR snapshot (post-training), ascending."""
+    folder = Path(d) / SNAPSHOTS
+    return sorted(int(p.stem.split("_")[1]) for p in folder.glob("prior_*.pt")) if folder.exists() else []
 
 
 def samples(d, n: int) -> Path:

@@ -85,6 +85,12 @@ def stage2_subdir(cfg: configs.Config) -> str:
     return "stage2" + _suffix(changed(cfg, "stage2", own_only=True))
 
 
+def posttrain_subdir(cfg: configs.Config) -> str:
+    """Paper V's post-training: a direct child of the stage-1 run, named for the stage-2 run it reads plus the
+    post-training leaves changed from the preset (``stage2__posttrain``, ``stage2__posttrain__posttrain.noise-0.0``)."""
+    return stage2_subdir(cfg) + "__posttrain" + _suffix(changed(cfg, "posttrain", own_only=True))
+
+
 def command(stage: str, cfg: configs.Config, root: Path) -> str:
     """The command line that produces ``stage`` of this config into ``root``."""
     group = STAGES[stage].group if stage in STAGES else stage
@@ -267,12 +273,13 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
 
 
 def _register_builtin() -> None:
-    from . import sample, stage1, stage2
+    from . import posttrain, sample, stage1, stage2
 
     register_stage("stage1", Stage(stage1.train, "stage1"))
     register_stage("stage2", Stage(stage2.train, "stage2", parent="stage1", subdir=stage2_subdir))
     register_stage("sample", Stage(sample.run_stage, "sample", parent="stage2", subdir=stage2_subdir,
                                    marker=lambda cfg: artifacts.samples_marker("", cfg.sample.n).name, writes_config=False))
+    register_stage("posttrain", Stage(posttrain.train, "posttrain", parent="stage2", subdir=posttrain_subdir))
 
 
 _register_builtin()

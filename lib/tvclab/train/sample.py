@@ -35,16 +35,17 @@ def _stage2_dir(run_dir: Path) -> Path:
 @timing.timed("sampling")
 def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | None = None,
            temperature: float | None = None, top_k: int | None = None, cfg_scale: float | None = None,
-           batch: int | None = None, device="cpu", chunks: list[int] | None = None, progress: bool = True) -> dict:
+           batch: int | None = None, device="cpu", chunks: list[int] | None = None, progress: bool = True,
+           step: int | None = None) -> dict:
     """``n`` images in [-1, 1] from the AR prior of ``run_dir`` (a stage-1 run directory or its stage-2 directory).
 
     Returns {"images" [n, C, H, W] float32, "tokens" [n, L], "labels" [n] or None}. Class-conditional priors get
     ``labels`` (default: 0, 1, ..., K-1, 0, 1, ... balanced). Unset options come from the run's config
     (``sample.temperature``, ``sample.top_k``, ``sample.cfg``, ``sample.batch``). ``chunks``: only these chunk
-    indices (torchrun sharding); the default draws all.
+    indices (torchrun sharding); the default draws all. ``step``: the AR snapshot saved at that post-training step.
     """
     s2 = _stage2_dir(Path(run_dir))
-    ar, cfg = load_prior(s2, device)
+    ar, cfg = load_prior(s2, device, step)
     tok = load_tokenizer(s2.parent, device, cfg.stage2.tokenizer_step or None)  # the tokenizer stage 2 read
     sc = cfg.sample
     temperature = sc.temperature if temperature is None else temperature

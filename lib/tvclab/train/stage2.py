@@ -61,7 +61,7 @@ def evaluate(ar: ARPrior, seq: torch.Tensor, labels: torch.Tensor, device, chunk
     return {"gloss": ce / seq.numel(), "top1": correct / seq.numel()}
 
 
-def _tokens(ctx: RunContext, split: str, limit: int = 0, only: torch.Tensor | None = None) -> dict:
+def shared_tokens(ctx: RunContext, split: str, limit: int = 0, only: torch.Tensor | None = None) -> dict:
     """Rank 0 encodes (and caches) the split's first ``limit`` images (0: all), or just the indices ``only``; the
     others wait and read the cache."""
     d, step = ctx.dist, ctx.cfg.stage2.tokenizer_step or None
@@ -91,8 +91,8 @@ def train(ctx: RunContext) -> dict:
     from tvclab import data
 
     num_classes = data.num_classes(cfg.data.dataset)
-    train_set = TokenSet(_tokens(ctx, "train", s2.train_images, train_indices(cfg)), cfg)
-    val_set = TokenSet(_tokens(ctx, "val", s2.eval_images), cfg)
+    train_set = TokenSet(shared_tokens(ctx, "train", s2.train_images, train_indices(cfg)), cfg)
+    val_set = TokenSet(shared_tokens(ctx, "val", s2.eval_images), cfg)
     n_visual = train_set.seq.shape[1] - cfg.prologue.n
     torch.manual_seed(cfg.seed + 1)
     ar = build_prior(cfg, n_visual, num_classes).to(dev)
@@ -117,8 +117,7 @@ def train(ctx: RunContext) -> dict:
         evaluate=lambda step: {"split": "val", **evaluate(ar, val_set.seq, val_set.labels, dev)})
     final = {}
     if d.master:
-        atomic_torch_save(artifacts.prior(ctx.dir), {"config": cfg.to_dict(), "n_visual": n_visual,
-                                                     "num_classes": num_classes, "state": ar.state_dict()})
+        save_prior(artifacts.prior(ctx.dir), ar, cfg, n_visual, num_classes)
         test_set = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=s2.tokenizer_step or None,
                                            limit=s2.eval_images), cfg)
         final = {"kind": "test", "step": s2.optim.steps, "split": "test",
@@ -130,9 +129,22 @@ def train(ctx: RunContext) -> dict:
     return {"train_loss": last.get("loss"), **{k: v for k, v in final.items() if k != "kind"}}
 
 
-def load_prior(stage2_dir: str | Path, device="cpu") -> tuple[ARPrior, configs.Config]:
-    """The trained AR prior of a stage-2 directory (eval mode) and its config."""
-    path = artifacts.prior(stage2_dir)
+def save_prior(path: Path, ar: ARPrior, cfg: configs.Config, n_visual: int, num_classes: int) -> None:
+    """The file ``load_prior`` reads (stage 2's ``prior.pt``, post-training's too, and its snapshots)."""
+    atomic_torch_save(path, {"config": cfg.to_dict(), "n_visual": n_visual, "num_classes": num_classes,
+                             "state": ar.state_dict()})
+
+
+def load_prior(stage2_dir: str | Path, device="cpu", step: int | None = None) -> tuple[ARPrior, configs.Config]:
+    """The trained AR prior of a stage-2 (or post-training) directory (eval mode) and its config; ``step``: its
+    snapshot at that step instead (post-training saves one at every evaluation step)."""
+    if step is not None:
+        path = artifacts.prior_snapshot(stage2_dir, step)
+        if not path.exists():
+            raise FileNotFoundError(f"no AR snapshot at step {step} in {stage2_dir}; saved steps: "
+                                    f"{artifacts.prior_snapshot_steps(stage2_dir) or 'none'}")
+    else:
+        path = artifacts.prior(stage2_dir)
     if not path.exists():
         raise FileNotFoundError(f"no trained AR prior at {path}; train it with: python -m tvclab.train stage2 "
                                 f"--config NAME --tier TIER --out {Path(stage2_dir).parent}")

@@ -1,0 +1,246 @@
+"""Paper V (VA-pi): pixel-space post-training of the stage-2 AR with GRPO and a reconstruction reward.
+
+``python -m tvclab.train posttrain --config NAME --tier TIER [--set posttrain.ce_weight=0]`` reads a finished
+stage-2 run and writes ``<run>/stage2[__...]__posttrain[__posttrain.key-value...]/`` (a direct child of the stage-1
+run) with ``prior.pt`` in stage 2's format, so ``train.sample``, ``evaluation.gfid`` and ``stage2.load_prior`` read
+it as they read stage 2. Only the AR changes: the tokenizer (encoder, codebook, decoder) is loaded frozen.
+
+One step, for a global batch of B training images I with their ground-truth token ids s (SPEC "Values the paper
+texts lost", from the authors' code; paper V §3):
+
+1. contextual noise: each id of s is replaced by a uniformly random code with probability xi (``posttrain.noise``),
+   giving the prefix s~; the AR's teacher-forced logits on s~ define the policy pi(. | s~_<t) at every position;
+2. G sequences (``group_size``) are drawn from those logits, every position independently (one forward, no
+   free-running rollout), and decoded by the frozen decoder;
+3. reward r = -(MSE + w LPIPS)(decoded, I) per sequence (``mse_weight``, ``lpips_weight``; LPIPS dropped with one
+   notice where its weights are absent);
+4. group-normalised advantages, clipped at 5 (``losses.group_advantages``);
+5. loss = PPO-clipped per-token policy loss (``losses.clipped_policy_loss``, ratio against the pre-update logits,
+   clip 0.2) + beta * teacher-forced CE of s given s~ (``ce_weight``) + k * KL(pi || base) (``kl_weight``, the
+   frozen stage-2 AR; 0 keeps no copy).
+
+One optimiser step per batch (the authors' setting), so the ratio is 1 where the gradient is taken and the clip
+binds only through its form; ``clipped_policy_loss`` is the general one. Every random number (noise mask,
+replacement ids, the G draws as uniforms for inverse-CDF sampling) is drawn for the global batch from the
+"posttrain" stream of (seed, step) and sliced by rank: a resumed run and 1 or 2 processes agree (flow-matching
+decoders draw their own noise per rank, so for them only up to that noise).
+
+Every ``optim.eval_every`` steps rank 0 logs the validation gLoss / top-1 (``stage2.evaluate``) and the mean reward
+of G draws on the first ``eval_images`` validation images without contextual noise, and saves the AR
+(``artifacts.prior_snapshot``) for the notebook's curves against iterations; the end logs the same on the test split.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from tvclab import configs, data, timing
+from tvclab.fit import Batches, fit, used_indices
+from tvclab.losses import ar_cross_entropy, clipped_policy_loss, group_advantages, lpips_per_image
+from tvclab.streams import generator, rank_slice
+
+from . import artifacts, distributed
+from .runlog import RunContext
+from .stage1 import encode_dataset, first_images, images_at, load_data, load_tokenizer
+from .stage2 import TokenSet, build_prior, evaluate, load_prior, save_prior, shared_tokens
+
+
+def stage2_source(ctx: RunContext):
+    """The stage-2 directory this post-training reads (its parent stage, as the runner resolved it)."""
+    from .runner import stage2_subdir
+
+    return ctx.root / stage2_subdir(ctx.cfg)
+
+
+class PairSet:
+    """Images and their ground-truth token ids, in data order (``tensors`` for ``Batches``)."""
+
+    def __init__(self, images: torch.Tensor, tokens: torch.Tensor):
+        self.images, self.tokens = images, tokens
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def tensors(self, n: int | None = None):
+        n = len(self) if n is None else n
+        return self.images[:n], self.tokens[:n]
+
+
+def draws(seed: int, step: int, batch: int, group: int, length: int, vocab: int) -> dict[str, torch.Tensor]:
+    """The random numbers of one step for the global batch: ``mask`` [B, n] (uniforms; < xi replaces), ``ids``
+    [B, n] (replacement codes), ``u`` [B, G, n] (uniforms of the G inverse-CDF draws per position)."""
+    g = generator(seed, "posttrain", step)
+    return {"mask": torch.rand(batch, length, generator=g), "ids": torch.randint(0, vocab, (batch, length), generator=g),
+            "u": torch.rand(batch, group, length, generator=g)}
+
+
+def contextual_noise(tokens: torch.Tensor, mask: torch.Tensor, ids: torch.Tensor, xi: float) -> torch.Tensor:
+    """Paper V's contextual noise: each id replaced by ``ids`` where ``mask`` < xi (xi = 0 keeps every id)."""
+    return torch.where(mask.to(tokens.device) < xi, ids.to(tokens.device), tokens)
+
+
+def sample_from_logits(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """G ids per position by inverse-CDF sampling of softmax(logits) [B, n, V] with uniforms ``u`` [B, G, n]:
+    [B, G, n]. Deterministic given ``u`` (which is what lets 1 and N processes agree)."""
+    cdf = torch.softmax(logits.detach().float(), dim=-1).cumsum(-1)  # [B, n, V]
+    cdf = cdf / cdf[..., -1:]  # exactly 1 at the end
+    b, g, n = u.shape
+    query = u.to(cdf.device).permute(0, 2, 1).contiguous()  # [B, n, G]
+    idx = torch.searchsorted(cdf.contiguous(), query, right=True).clamp_(max=cdf.shape[-1] - 1)
+    return idx.permute(0, 2, 1).contiguous()
+
+
+def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: configs.PosttrainConfig, fm_steps: int,
+            gen: torch.Generator | None = None, chunk: int = 1024) -> torch.Tensor:
+    """Reward -(mse_weight * MSE + lpips_weight * LPIPS) [B, G] of decoding ``seqs`` [B, G, n] against ``images``
+    [B, C, H, W] (per image; LPIPS dropped where unavailable)."""
+    b, g, n = seqs.shape
+    flat = seqs.reshape(b * g, n)
+    target = images.repeat_interleave(g, dim=0)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(flat), chunk):
+            x = tok.decode(tok.indices_to_z(flat[i : i + chunk]), steps=fm_steps, generator=gen)
+            y = target[i : i + chunk]
+            r = pc.mse_weight * (x - y).pow(2).flatten(1).mean(1)
+            if pc.lpips_weight > 0:
+                lp = lpips_per_image(x, y)
+                if lp is not None:
+                    r = r + pc.lpips_weight * lp
+            out.append(-r)
+    return torch.cat(out).reshape(b, g)
+
+
+def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, tok, pc: configs.PosttrainConfig,
+              fm_steps: int, labels: torch.Tensor | None = None, gen: torch.Generator | None = None) -> dict:
+    """The loss parts of one post-training step on this rank's share (see the module docstring):
+    {"loss", "policy", "ce", "kl", "reward", "reward_std", "replaced"}."""
+    noisy = contextual_noise(tokens, rnd["mask"], rnd["ids"], pc.noise)
+    logits = ar(noisy, labels)
+    seqs = sample_from_logits(logits, rnd["u"])                                   # [B, G, n]
+    r = rewards(tok, seqs, images, pc, fm_steps, gen)                             # [B, G]
+    adv = group_advantages(r, pc.advantage_clip)
+    logp_all = F.log_softmax(logits.float(), dim=-1)                             # [B, n, V]
+    logp = logp_all.unsqueeze(1).expand(-1, seqs.shape[1], -1, -1).gather(-1, seqs.unsqueeze(-1)).squeeze(-1)
+    policy = clipped_policy_loss(logp, logp.detach(), adv.unsqueeze(-1), pc.clip)  # one update: old = pre-update
+    ce = ar_cross_entropy(logits, tokens)
+    loss = policy + pc.ce_weight * ce
+    parts = {"policy": policy.detach(), "ce": ce.detach()}
+    if base is not None:
+        with torch.no_grad():
+            logp_base = F.log_softmax(base(noisy, labels).float(), dim=-1)
+        kl = (logp_all.exp() * (logp_all - logp_base)).sum(-1).mean()
+        loss = loss + pc.kl_weight * kl
+        parts["kl"] = kl.detach()
+    return {"loss": loss, **parts, "reward": r.mean().detach(), "reward_std": r.std(dim=1).mean().detach(),
+            "replaced": (noisy != tokens).float().mean().detach()}
+
+
+@timing.timed("evaluation")
+@torch.no_grad()
+def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: configs.PosttrainConfig, fm_steps: int,
+                seed: int, device, labels: torch.Tensor | None = None) -> float:
+    """Mean reward of G teacher-forced draws per image (no contextual noise), fixed draws of the "posttrain" stream."""
+    was = ar.training
+    ar.eval()
+    u = torch.rand(len(tokens), pc.group_size, tokens.shape[1], generator=generator(seed, "posttrain", -1))
+    logits = ar(tokens.to(device), None if labels is None else labels.to(device))
+    r = rewards(tok, sample_from_logits(logits, u), images.to(device), pc, fm_steps)
+    ar.train(was)
+    return float(r.mean())
+
+
+def train(ctx: RunContext) -> dict:
+    cfg = ctx.cfg
+    if cfg.prologue.n:
+        raise configs.ConfigError(f"posttrain: {cfg.name} has prologue tokens (prologue.n={cfg.prologue.n}); "
+                                  "post-training covers visual-only priors (baseline_1d, baseline_2d, wartok) so far")
+    d = ctx.dist
+    pc, dev = cfg.posttrain, d.device
+    src = stage2_source(ctx)
+    base_ar, s2cfg = load_prior(src, dev)
+    step = cfg.stage2.tokenizer_step or None
+    tok = load_tokenizer(ctx.root, dev, step)
+    for p in tok.parameters():
+        p.requires_grad_(False)
+    num_classes = data.num_classes(cfg.data.dataset)
+    n_visual, vocab = base_ar.n_tokens, cfg.quantizer.codebook_size
+
+    train_ds = load_data(cfg, "train")
+    n_train = len(train_ds)
+    read = used_indices(n_train, pc.optim.batch_size, cfg.seed, pc.optim.steps)
+    enc = shared_tokens(ctx, "train", only=read)
+    images = first_images(train_ds, n_train) if read is None else _scatter(train_ds, read, n_train)
+    pairs = PairSet(images, enc["tokens"])
+    labels_all = enc["labels"]
+
+    torch.manual_seed(cfg.seed + 2)
+    ar = build_prior(cfg, n_visual, num_classes).to(dev)
+    ar.load_state_dict(base_ar.state_dict())  # start from the stage-2 AR (a resume then loads its checkpoint)
+    base = None
+    if pc.kl_weight > 0:
+        base = copy.deepcopy(base_ar).eval()
+        for p in base.parameters():
+            p.requires_grad_(False)
+    del base_ar
+    if d.master:
+        print(f"posttrain {cfg.name}/{cfg.tier}: AR {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params from "
+              f"{src}; {pc.optim.steps} steps x {pc.optim.batch_size} images, G = {pc.group_size}")
+    net = distributed.wrap(ar, d)
+    batches = Batches(pairs, pc.optim.batch_size, cfg.seed, d.rank, d.world)
+    if d.master:
+        val = TokenSet(encode_dataset(ctx.root, "val", device=dev, step=step, limit=cfg.stage2.eval_images), cfg)
+        val_images = first_images(load_data(cfg, "val"), pc.eval_images)
+    fm_steps = cfg.decoder.fm_steps
+
+    def step_fn(i: int) -> dict:
+        x, seq = batches.fetch(i, dev)
+        if (seq < 0).any():
+            raise RuntimeError("posttrain: a batch holds images whose tokens were not encoded (fit.used_indices "
+                               "and Batches disagree); delete the run directory's tokens_train*_subset*.pt")
+        idx = batches.indices(i)
+        y = labels_all[idx].to(dev) if ar.num_classes else None
+        rnd = draws(cfg.seed, i, pc.optim.batch_size, pc.group_size, n_visual, vocab)
+        rnd = {k: rank_slice(v, d.rank, d.world) for k, v in rnd.items()}
+        gen = generator(cfg.seed, "posttrain", i, d.rank) if cfg.decoder.kind == "fm" else None
+        return grpo_loss(net, base, seq, x, rnd, tok, pc, fm_steps, y, gen)
+
+    def evaluate_val(i: int) -> dict:
+        m = evaluate(ar, val.seq, val.labels, dev)
+        n = min(pc.eval_images, len(val))
+        m["reward"] = mean_reward(ar, tok, val.seq[:n], val_images[:n], pc, fm_steps, cfg.seed, dev,
+                                  val.labels[:n] if ar.num_classes else None)
+        return {"split": "val", **m}
+
+    def snapshot(i: int) -> None:
+        save_prior(artifacts.prior_snapshot(ctx.dir, i), ar, cfg, n_visual, num_classes)
+
+    fit(ar, step_fn, pc.optim, ctx=ctx, desc=f"posttrain {cfg.name}", evaluate=evaluate_val,
+        snapshot=snapshot if pc.snapshots else None)
+    final = {}
+    if d.master:
+        save_prior(artifacts.prior(ctx.dir), ar, cfg, n_visual, num_classes)
+        test = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=step, limit=cfg.stage2.eval_images), cfg)
+        n = min(pc.eval_images, len(test))
+        test_images = first_images(load_data(cfg, "test"), n)
+        m = evaluate(ar, test.seq, test.labels, dev)
+        m["reward"] = mean_reward(ar, tok, test.seq[:n], test_images, pc, fm_steps, cfg.seed, dev,
+                                  test.labels[:n] if ar.num_classes else None)
+        final = {"kind": "test", "step": pc.optim.steps, "split": "test", **m}
+        ctx.log(final)
+    ctx.barrier()
+    last = (ctx.rows("train") or [{}])[-1] if d.master else {}
+    del net, ar, base
+    return {"train_reward": last.get("reward"), **{k: v for k, v in final.items() if k != "kind"}}
+
+
+def _scatter(ds, idx: torch.Tensor, n: int) -> torch.Tensor:
+    """Images [n, C, H, W] with the rows ``idx`` loaded (the others zero: never read, their tokens are -1)."""
+    first = images_at(ds, idx[:1])
+    out = torch.zeros((n, *first.shape[1:]), dtype=first.dtype)
+    for i in range(0, len(idx), 4096):
+        part = idx[i : i + 4096]
+        out[part] = images_at(ds, part)
+    return out
