@@ -160,15 +160,22 @@ lr_rows = [{"lr": 0.0, "run": "before (stage 2)", f"val gFD": val_before["gfid"]
             "val reward": None, "val CE": evaluation.validation_rows(before[s0][1])[-1]["gloss"]}]
 lr_runs = {}
 for lr in LRS:
-    lr_runs[lr] = posttrain_run(s0, [f"posttrain.optim.lr={lr:g}", f"posttrain.optim.lr_min={lr:g}"])
+    try:
+        lr_runs[lr] = posttrain_run(s0, [f"posttrain.optim.lr={lr:g}", f"posttrain.optim.lr_min={lr:g}"])
+    except train.NonFiniteError as e:  # a rate that diverges is a result of the search, not a crash
+        print(f"lr {lr:g} diverged: {str(e)[:200]}")
+        lr_rows.append({"lr": lr, "run": "diverged (non-finite loss)", "val gFD": None, "val reward": None,
+                        "val CE": None})
+        continue
     g = generation(lr_runs[lr], real_val, VAL_SAMPLE_SEED)
     v = evaluation.validation_rows(lr_runs[lr])[-1]
     lr_rows.append({"lr": lr, "run": lr_runs[lr].name, "val gFD": g["gfid"], "val reward": v["reward"],
                     "val CE": v["gloss"]})
-LR = min(lr_rows[1:], key=lambda r: r["val gFD"])["lr"]
+LR = min((r for r in lr_rows[1:] if r["val gFD"] is not None), key=lambda r: r["val gFD"])["lr"]
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[val_before["metric"]]
 print(save_table(lr_rows, out_dir, "lr_search_validation", digits=4))
-print(f"chosen on validation: posttrain.optim.lr = {LR:g} (val g{METRIC} {min(r['val gFD'] for r in lr_rows[1:]):.3f}"
+print(f"chosen on validation: posttrain.optim.lr = {LR:g} (val g{METRIC} "
+      f"{min(r['val gFD'] for r in lr_rows[1:] if r['val gFD'] is not None):.3f}"
       f" vs {val_before['gfid']:.3f} before)")
 results["lr_search"] = {"rows": lr_rows, "chosen": LR, "criterion": f"validation g{METRIC} (N = {N_EVAL})"}
 LR_SETS = [f"posttrain.optim.lr={LR:g}", f"posttrain.optim.lr_min={LR:g}"]
