@@ -57,6 +57,18 @@ class Stage1Model(nn.Module):
         out["loss"] = loss
         return out
 
+    def param_groups(self) -> list[dict]:
+        """The optimiser's groups: every parameter under ``optim``'s settings, except those of an objective with
+        ``optimizer_overrides`` (paper P's compact AR), which get their own."""
+        own, groups = set(), []
+        for obj in self.objectives.values():
+            over = obj.optimizer_overrides()
+            if over:
+                params = [p for p in obj.parameters() if p.requires_grad]
+                own |= {id(p) for p in params}
+                groups.append({"params": params, **over})
+        return [{"params": [p for p in self.parameters() if p.requires_grad and id(p) not in own]}] + groups
+
     def param_counts(self) -> dict[str, int]:
         extra = {name: sum(p.numel() for p in obj.parameters()) for name, obj in self.objectives.items()}
         return {**self.tokenizer.param_counts(), **{k: v for k, v in extra.items() if v}}
@@ -208,7 +220,8 @@ def train(ctx: RunContext) -> dict:
     def snapshot(step: int) -> None:
         save_tokenizer(artifacts.snapshot(ctx.dir, step), model.tokenizer, cfg)
 
-    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}", after_step=upkeep,
+    fit(model, step_fn, cfg.optim, ctx=ctx, params=model.param_groups(), desc=f"stage1 {cfg.name}",
+        after_step=upkeep,
         evaluate=lambda step: {"split": "val", **evaluate(model, held, code_held, dev)},
         snapshot=snapshot if cfg.evaluation.snapshots else None, snapshot_every=cfg.evaluation.snapshot_every)
     final = {}
