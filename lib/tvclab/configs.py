@@ -135,6 +135,9 @@ class PrologueConfig:
     ar_beta1: float = 0.9
     ar_beta2: float = 0.99
     ar_weight_decay: float = 0.03
+    post: bool = False            # Prologue-Post (P §2.1, Sec. 4.3): the visual tokenizer is the finished baseline_2d
+                                  # run of the same tier, seed and data (frozen); only a prologue encoder of its own
+                                  # and the joint AR train (models.PostTokenizer)
     ar: ARConfig = field(default_factory=lambda: ARConfig(depth=2))      # SPEC: compact joint AR 7 x 512
 
 
@@ -391,6 +394,9 @@ class Config:
         need(q.restart_every >= 0, "quantizer.restart_every must be >= 0 (0: off)")
         pr = self.prologue
         need(pr.routing in ("prologue", "visual"), "prologue.routing must be 'prologue' or 'visual'")
+        need(not pr.post or (pr.n > 0 and pr.routing == "prologue" and t.kind == "2d" and q.kind == "vq"),
+             "prologue.post (Prologue-Post) needs prologue.n > 0, prologue.routing=prologue and the 2D VQ tokenizer "
+             "(tokenizer.kind=2d, quantizer.kind=vq) it attaches to")
         need(pr.routing == "prologue" or (pr.n == 0 and q.kind == "vq"),
              "prologue.routing=visual sends the AR loss into the visual tokens (P Fig. 5's baselines): it needs "
              "prologue.n=0 and quantizer.kind=vq")
@@ -558,6 +564,11 @@ preset("prologue", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.cod
        cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
        paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
        method={"tokenizer.kind": "2d"})
+# Prologue-Post (P §2.1, Sec. 4.3; Base only in the paper): the same prologue beside the frozen baseline_2d run.
+preset("prologue_post", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},
+       cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
+       paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
+       method={"tokenizer.kind": "2d", "prologue.post": True})
 NAMES = tuple(PRESETS)
 
 

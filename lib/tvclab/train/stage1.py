@@ -164,7 +164,7 @@ def codebook_upkeep(model: Stage1Model, train_ds, ctx: RunContext):
     (``quantizer.restart_every``); None when neither applies."""
     cfg, tok, d = model.cfg, model.tokenizer, ctx.dist
     q = cfg.quantizer
-    if not tok.discrete:
+    if not tok.discrete or cfg.prologue.post:  # Prologue-Post: the codebook is the frozen tokenizer's
         return None
     if q.init == "data":
         first = Batches(train_ds, cfg.optim.batch_size, cfg.seed).fetch(0, d.device)[0]  # the global batch of step 0
@@ -194,6 +194,8 @@ def train(ctx: RunContext) -> dict:
     train_ds = load_data(cfg, "train")
     torch.manual_seed(cfg.seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
+    if cfg.prologue.post:
+        load_post_base(model.tokenizer, cfg, dev)
     upkeep = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
@@ -238,6 +240,33 @@ def train(ctx: RunContext) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- reading runs
+
+def post_base_dir(cfg: configs.Config) -> Path:
+    """Prologue-Post's frozen tokenizer: the baseline_2d run with this config's leaves and no prologue."""
+    from .runner import default_run_dir
+
+    import dataclasses
+
+    preset = configs.get("baseline_2d", cfg.tier)  # its prologue section: the preset's (no prologue)
+    base = configs.from_dict({**cfg.to_dict(), "name": "baseline_2d", "prologue": dataclasses.asdict(preset.prologue)})
+    return default_run_dir(base)
+
+
+def load_post_base(tok, cfg: configs.Config, device) -> None:
+    """Load the finished baseline_2d tokenizer into Prologue-Post's frozen ``tok.base`` (or say how to train it)."""
+    from .runner import StageMissingError, command
+
+    base_dir = post_base_dir(cfg)
+    if not artifacts.is_done(base_dir):
+        base_cfg = run_config(base_dir) if artifacts.config(base_dir).exists() else None
+        raise StageMissingError(f"Prologue-Post attaches to the finished baseline_2d run at {base_dir}, which is not "
+                                "there; train it first: " + (command("stage1", base_cfg, base_dir) if base_cfg else
+                                f"python -m tvclab.train stage1 --config baseline_2d --tier {cfg.tier} (with the "
+                                "same --set values, prologue ones aside)"))
+    state = checkpoint.load_plain(artifacts.tokenizer(base_dir))
+    tok.base.load_state_dict(state["state"])
+    tok.base.to(device)
+
 
 def save_tokenizer(path: Path, tok: Tokenizer, cfg: configs.Config) -> None:
     atomic_torch_save(path, {"config": cfg.to_dict(), "channels": tok.channels, "state": tok.state_dict()})
