@@ -328,3 +328,23 @@ def test_compiled_training_matches_eager_to_float_rounding(runs):
     compiled = json.loads((s2 / "done.json").read_text())["metrics"]
     assert compiled["gloss"] == pytest.approx(eager["gloss"], rel=1e-4)
     assert compiled["top1"] == pytest.approx(eager["top1"], abs=0.01)
+
+
+def test_a_run_written_before_a_key_rename_is_still_read_and_reused(runs):
+    """configs.RENAMED (wgf.tau -> quantizer.prob_tau): an older run directory is read under the new names and a
+    finished run with the same values returns at once instead of conflicting."""
+    s1 = train.run("stage1", "wartok", "smoke", SYN)
+    for name in ("config.json", "done.json"):
+        path = s1 / name
+        text = path.read_text()
+        old = json.loads(text)
+        if name == "config.json":
+            old["wgf"]["tau"] = old["quantizer"].pop("prob_tau")
+        else:
+            old["config"]["wgf.tau"] = old["config"].pop("quantizer.prob_tau")
+        path.write_text(json.dumps(old))
+    mtime = (s1 / "done.json").stat().st_mtime
+    assert train.run("stage1", "wartok", "smoke", SYN) == s1 and (s1 / "done.json").stat().st_mtime == mtime
+    assert train.run_config(s1).quantizer.prob_tau == configs.get("wartok", "smoke").quantizer.prob_tau
+    with pytest.raises(train.RunConflictError, match="quantizer.prob_tau"):
+        train.run("stage1", "wartok", "smoke", SYN + ["quantizer.prob_tau=0.5"], out=s1)

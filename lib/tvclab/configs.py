@@ -438,6 +438,16 @@ def keys() -> list[str]:
     return list(Config().flat())
 
 
+# Keys renamed since run directories were first written: old name -> new name. A saved config.json or done.json
+# is read through ``migrate``, so a finished run stays readable (and reusable) after the rename.
+RENAMED = {"wgf.tau": "quantizer.prob_tau"}  # the VQ's Prob-STE temperature, read by WGF-DPD and P's routing
+
+
+def migrate(flat: dict) -> dict:
+    """A flat ``{dotted key: value}`` of a saved run with ``RENAMED`` keys under their current names."""
+    return {RENAMED.get(k, k): v for k, v in flat.items()}
+
+
 # ------------------------------------------------------------------------------------------------ presets
 
 Preset = Callable[[], dict]
@@ -664,7 +674,7 @@ def _coerce(key, value, like):
 
 def from_dict(d: dict) -> Config:
     """A Config from a saved config.json (nested); unknown keys are an error naming them (another version's run)."""
-    flat = flatten(d)
+    flat = migrate(flatten(d))
     extra = sorted(set(flat) - set(keys()))
     if extra:
         raise ConfigError(f"config.json has keys this version does not know: {', '.join(extra)} (a run directory "

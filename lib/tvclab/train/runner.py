@@ -101,7 +101,8 @@ def command(stage: str, cfg: configs.Config, root: Path) -> str:
 
 def _diff(saved: dict, now: dict) -> str:
     """The differences of a saved config group from the current one. Fields the saved run does not know (added to
-    the package after it was written) are not differences."""
+    the package after it was written) are not differences; renamed ones are read under their new names."""
+    saved = configs.migrate(saved)
     return "; ".join(f"{k}: {saved[k]!r} in the directory vs {now.get(k)!r} now" for k in sorted(saved)
                      if saved[k] != now.get(k))
 
@@ -151,7 +152,7 @@ def _preflight(stage: str, st: Stage, cfg: configs.Config, sdir: Path, resume: b
     stopped = _read_json(stop_file) if stop_file.exists() else None
     note = ""
     if st.writes_config and cfg_file.exists():
-        raw, group = configs.flatten(_read_json(cfg_file)), cfg.group(st.group)
+        raw, group = configs.migrate(configs.flatten(_read_json(cfg_file))), cfg.group(st.group)
         unknown = sorted(set(raw) - set(configs.keys()))
         if unknown:
             raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown[:8])}"
