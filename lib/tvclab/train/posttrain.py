@@ -54,18 +54,25 @@ def stage2_source(ctx: RunContext):
     return ctx.root / stage2_subdir(ctx.cfg)
 
 
-class PairSet:
-    """Images and their ground-truth token ids, in data order (``tensors`` for ``Batches``)."""
+class ReadRows:
+    """The training images a run reads and their ground-truth token ids, held compactly: ``Batches`` draws data-set
+    indices over all ``n`` images (its ``len``), ``take`` maps them to the rows held (the other images are never
+    loaded: at ImageNet scale the 12,800 read rows are held, not 1.28M)."""
 
-    def __init__(self, images: torch.Tensor, tokens: torch.Tensor):
-        self.images, self.tokens = images, tokens
+    def __init__(self, n: int, read: torch.Tensor, images: torch.Tensor, tokens: torch.Tensor):
+        self.n, self.images, self.tokens = n, images, tokens
+        self.row = torch.full((n,), -1, dtype=torch.long)
+        self.row[read] = torch.arange(len(read))
 
     def __len__(self) -> int:
-        return len(self.tokens)
+        return self.n
 
-    def tensors(self, n: int | None = None):
-        n = len(self) if n is None else n
-        return self.images[:n], self.tokens[:n]
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self.row[idx]
+        if (rows < 0).any():
+            raise RuntimeError("posttrain: a batch holds images that were not prepared (fit.used_indices and "
+                               "Batches disagree); delete the run directory's tokens_train*_subset*.pt and rerun")
+        return self.images[rows], self.tokens[rows]
 
 
 def draws(seed: int, step: int, batch: int, group: int, length: int, vocab: int) -> dict[str, torch.Tensor]:
@@ -141,15 +148,21 @@ def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, t
 @timing.timed("evaluation")
 @torch.no_grad()
 def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: configs.PosttrainConfig, fm_steps: int,
-                seed: int, device, labels: torch.Tensor | None = None) -> float:
-    """Mean reward of G teacher-forced draws per image (no contextual noise), fixed draws of the "posttrain" stream."""
+                seed: int, device, labels: torch.Tensor | None = None, chunk: int = 64) -> float:
+    """Mean reward of G teacher-forced draws per image (no contextual noise): fixed draws of the "posttrain"
+    stream, flow-matching decoders' noise from "eval_decode"; ``chunk`` images at a time (logits are [B, n, V])."""
     was = ar.training
     ar.eval()
     u = torch.rand(len(tokens), pc.group_size, tokens.shape[1], generator=generator(seed, "posttrain", -1))
-    logits = ar(tokens.to(device), None if labels is None else labels.to(device))
-    r = rewards(tok, sample_from_logits(logits, u), images.to(device), pc, fm_steps)
+    total = 0.0
+    for i in range(0, len(tokens), chunk):
+        sl = slice(i, i + chunk)
+        logits = ar(tokens[sl].to(device), None if labels is None else labels[sl].to(device))
+        r = rewards(tok, sample_from_logits(logits, u[sl]), images[sl].to(device), pc, fm_steps,
+                    generator(seed, "eval_decode", i))
+        total += float(r.sum())
     ar.train(was)
-    return float(r.mean())
+    return total / (len(tokens) * pc.group_size)
 
 
 def train(ctx: RunContext) -> dict:
@@ -172,8 +185,8 @@ def train(ctx: RunContext) -> dict:
     n_train = len(train_ds)
     read = used_indices(n_train, pc.optim.batch_size, cfg.seed, pc.optim.steps)
     enc = shared_tokens(ctx, "train", only=read)
-    images = first_images(train_ds, n_train) if read is None else _scatter(train_ds, read, n_train)
-    pairs = PairSet(images, enc["tokens"])
+    read = torch.arange(n_train) if read is None else read
+    pairs = ReadRows(n_train, read, _images(train_ds, read), enc["tokens"][read])
     labels_all = enc["labels"]
 
     torch.manual_seed(cfg.seed + 2)
@@ -196,11 +209,8 @@ def train(ctx: RunContext) -> dict:
     fm_steps = cfg.decoder.fm_steps
 
     def step_fn(i: int) -> dict:
-        x, seq = batches.fetch(i, dev)
-        if (seq < 0).any():
-            raise RuntimeError("posttrain: a batch holds images whose tokens were not encoded (fit.used_indices "
-                               "and Batches disagree); delete the run directory's tokens_train*_subset*.pt")
         idx = batches.indices(i)
+        x, seq = (t.to(dev) for t in pairs.take(idx))
         y = labels_all[idx].to(dev) if ar.num_classes else None
         rnd = draws(cfg.seed, i, pc.optim.batch_size, pc.group_size, n_visual, vocab)
         rnd = {k: rank_slice(v, d.rank, d.world) for k, v in rnd.items()}
@@ -236,11 +246,6 @@ def train(ctx: RunContext) -> dict:
     return {"train_reward": last.get("reward"), **{k: v for k, v in final.items() if k != "kind"}}
 
 
-def _scatter(ds, idx: torch.Tensor, n: int) -> torch.Tensor:
-    """Images [n, C, H, W] with the rows ``idx`` loaded (the others zero: never read, their tokens are -1)."""
-    first = images_at(ds, idx[:1])
-    out = torch.zeros((n, *first.shape[1:]), dtype=first.dtype)
-    for i in range(0, len(idx), 4096):
-        part = idx[i : i + 4096]
-        out[part] = images_at(ds, part)
-    return out
+def _images(ds, idx: torch.Tensor) -> torch.Tensor:
+    """The images ``idx`` of ``ds`` [len(idx), C, H, W], loaded in blocks."""
+    return torch.cat([images_at(ds, idx[i : i + 4096]) for i in range(0, len(idx), 4096)])
