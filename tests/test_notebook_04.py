@@ -29,7 +29,7 @@ def test_notebook_04_smoke(smoke_notebook):
         assert all(abs(sum(row) - 1) < 1e-5 for row in m)  # attention rows are distributions
     assert set(res["probe"]) == {"prologue", "baseline_2d", "prologue_post"}
     assert all(0 <= s["top1"] <= 1 for v in res["probe"].values() for s in v)
-    assert res["tableA1"]["rows"] and len(res["claims"]) == 9
+    assert res["tableA1"]["rows"] and len(res["claims"]) == 11
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
     for name in ("table1_tokenizers", "table3_1d_vs_2d", "table4_linear_probe", "tableA1_one_factor", "claims"):
         assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
