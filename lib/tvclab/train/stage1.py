@@ -24,6 +24,7 @@ from tvclab.fit import Batches, fit, iterate
 from tvclab.streams import generator, rank_slice
 
 from . import artifacts, checkpoint, distributed
+from .stages import StageMissingError, command, default_run_dir
 from .runlog import RunContext
 
 
@@ -241,28 +242,24 @@ def train(ctx: RunContext) -> dict:
 
 # ------------------------------------------------------------------------------------------------- reading runs
 
-def post_base_dir(cfg: configs.Config) -> Path:
-    """Prologue-Post's frozen tokenizer: the baseline_2d run with this config's leaves and no prologue."""
-    from .runner import default_run_dir
-
+def post_base_config(cfg: configs.Config) -> configs.Config:
+    """Prologue-Post's frozen tokenizer: baseline_2d with this config's leaves and the preset's prologue (none)."""
     import dataclasses
 
-    preset = configs.get("baseline_2d", cfg.tier)  # its prologue section: the preset's (no prologue)
-    base = configs.from_dict({**cfg.to_dict(), "name": "baseline_2d", "prologue": dataclasses.asdict(preset.prologue)})
-    return default_run_dir(base)
+    preset = configs.get("baseline_2d", cfg.tier)
+    return configs.from_dict({**cfg.to_dict(), "name": "baseline_2d", "prologue": dataclasses.asdict(preset.prologue)})
+
+
+def post_base_dir(cfg: configs.Config) -> Path:
+    return default_run_dir(post_base_config(cfg))
 
 
 def load_post_base(tok, cfg: configs.Config, device) -> None:
     """Load the finished baseline_2d tokenizer into Prologue-Post's frozen ``tok.base`` (or say how to train it)."""
-    from .runner import StageMissingError, command
-
     base_dir = post_base_dir(cfg)
     if not artifacts.is_done(base_dir):
-        base_cfg = run_config(base_dir) if artifacts.config(base_dir).exists() else None
         raise StageMissingError(f"Prologue-Post attaches to the finished baseline_2d run at {base_dir}, which is not "
-                                "there; train it first: " + (command("stage1", base_cfg, base_dir) if base_cfg else
-                                f"python -m tvclab.train stage1 --config baseline_2d --tier {cfg.tier} (with the "
-                                "same --set values, prologue ones aside)"))
+                                "there; train it first: " + command("stage1", post_base_config(cfg), base_dir))
     state = checkpoint.load_plain(artifacts.tokenizer(base_dir))
     tok.base.load_state_dict(state["state"])
     tok.base.to(device)
