@@ -320,13 +320,15 @@ print(f"wAR-Tok's rate saving at equal PSNR: {gap['value']} nats/image, interval
 # %% [markdown]
 # ## Table 1: matched reconstruction
 #
-# The paper compares methods at the first checkpoint whose rFID reaches about 5.0. Stage 1 saves a tokenizer
-# snapshot every 10 steps (`evaluation.snapshot_every`): near the target the validation rFD-clf falls about 3% per
-# 10 steps, so the first snapshot at or below it should land within the 5% the comparison asks for (at 50 steps
-# apart, three of seven rows missed it); the line under the table counts the rows that do. `evaluation.matched_snapshots` scores every snapshot by its rFD-clf on the first
-# validation images, sets the common target to the worst method's best value (so every method reaches it) and
-# takes each method's first snapshot at or below it: the iterations each method needs. The same stage-2 AR is then
-# trained on that snapshot's tokens (`stage2.tokenizer_step`), and the table reports the test split (seed `SEEDS[0]`).
+# The paper compares methods at the first checkpoint whose rFID reaches about 5.0 (its rows lie within 2% of it).
+# `evaluation.matched_snapshots` scores every stage-1 snapshot (one every 10 steps, `evaluation.snapshot_every`)
+# by its rFD-clf on the first validation images, sets the common target to the worst method's best value (so every
+# method reaches it) and takes each method's first snapshot within 5% of it (at or below 1.05 x the target): the
+# iterations each method needs. At N = 250 the validation curve is noisy (it moves by as much as 15% between snapshots
+# 10 steps apart), so "the first snapshot below the target" can land far below it; "the first within 5%" is the
+# comparison the rows should be read at, and the line under the table counts the rows inside the band. The same
+# stage-2 AR is then trained on that snapshot's tokens (`stage2.tokenizer_step`), and the table reports the test
+# split (seed `SEEDS[0]`).
 # The 1D baseline and wAR-Tok also get the iterations each of their seeds needs for the same target (the "fewer
 # iterations" claim).
 
@@ -334,14 +336,15 @@ print(f"wAR-Tok's rate saving at equal PSNR: {gap['value']} nats/image, interval
 matched = evaluation.matched_snapshots({row: r.runs[0].stage1 for row, r in rows.items()}, dataset, N_MATCH,
                                        image_size=base_cfg.data.image_size, seed=SEEDS[0], classifier_config=CLF)
 target = matched["target"]
-print(f"common validation r{METRIC} target {target:.4f} (N = {N_MATCH}); the worst method's best snapshot")
+print(f"common validation r{METRIC} target {target:.4f} (N = {N_MATCH}; the worst method's best snapshot); each row: "
+      f"its first snapshot within {matched['tolerance']:.0%} of it")
 real_val = evaluation.reference_images(dataset, "val", N_MATCH, image_size=base_cfg.data.image_size)
 iters_needed = {}
 for row, r in rows.items():
     steps = [matched["steps"][row]]
     for run in (r.runs[1:] if row in ("baseline_1d", "wartok") else []):  # the seeds the iterations claim reads
         curve = evaluation.snapshot_curve(run.stage1, real_val, dataset, run.seed, CLF)
-        steps.append(evaluation.first_reaching(curve, target))
+        steps.append(evaluation.first_reaching(curve, target * (1 + matched["tolerance"])))
     iters_needed[row] = steps
 table1 = []
 for row, r in rows.items():
@@ -366,7 +369,7 @@ for row, r in rows.items():
                    "top-1": t2["top1"], "PSNR": rf["psnr"], "codes used": codes["codes_used"],
                    "token entropy": codes["token_entropy"], "paper iters": p[0], "paper rFID": p[1],
                    "paper gFID": p[2], "paper gLoss": p[3]})
-results["matched_rfid"] = {"target": target, "n": N_MATCH, "split": "val",
+results["matched_rfid"] = {"target": target, "n": N_MATCH, "split": "val", "tolerance": matched["tolerance"],
                            "within_5_percent": {row: abs(v - 1) <= 0.05 for row, v in matched["ratio"].items()}}
 print(save_table(table1, out_dir, "table1_matched_rfid", digits=4))
 near = results["matched_rfid"]["within_5_percent"]

@@ -160,6 +160,11 @@ def test_param_counts_paper_p_table_a4_and_w_f2():
         pro = Stage1Model(configs.apply_overrides(cfg, ["prologue.n=16"]), channels=3)
     joint = pro.objectives["prologue"].joint_ar
     assert _near(count_params(joint), 40e6, 0.10), count_params(joint)
+    cfg, m, prior = _build("prologue")  # the preset: P's 16 prologue tokens, codebook 1024
+    counts = m.tokenizer.param_counts()
+    assert (cfg.prologue.n, cfg.prologue.codebook_size, cfg.prologue.tau) == (16, 1024, 0.1)
+    assert _near(counts["encoder"], 86e6, 0.10) and _near(counts["decoder"], 86e6, 0.10), counts
+    assert _near(count_params(prior), 115e6, 0.10), count_params(prior)
 
 
 def test_every_config_builds_at_smoke_tier():

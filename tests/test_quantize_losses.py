@@ -121,7 +121,7 @@ def test_wgf_dpd_encoder_gradient_is_reconstruction_plus_ste_term():
     enc = torch.nn.Linear(din, d)
     dec = torch.nn.Linear(d, din)
     vq = VectorQuantizer(K, d)
-    vq.tau = 0.5  # the WGF prob-STE temperature (wgf.tau), read by _wgf_hand_gradient
+    vq.tau = 0.5  # the WGF prob-STE temperature (quantizer.prob_tau), read by _wgf_hand_gradient
     x = torch.randn(B, n, din)
     log_q = F.log_softmax(torch.randn(B, n, K), -1)
     log_p = F.log_softmax(torch.randn(B, n, K), -1)
@@ -131,7 +131,7 @@ def test_wgf_dpd_encoder_gradient_is_reconstruction_plus_ste_term():
         q = vq(enc(x))
         loss = F.mse_loss(dec(q.z), x) + q.loss
         if with_wgf:
-            probs = prob_ste(vq.distance_logits(q.latent), vq.tau).probs
+            probs = vq.soft_codes(q.latent, vq.tau).probs
             loss = loss + weight * wgf_dpd_loss(probs, log_q, log_p)
         loss.backward()
         return enc.weight.grad.clone()
@@ -196,3 +196,34 @@ def test_prologue_ce_reaches_prologue_tokens_only():
     assert g_vis is None or g_vis.abs().sum() == 0
     assert g_cb is None or g_cb.abs().sum() == 0
     assert g_pro.abs().sum() > 0
+    g_dec = torch.autograd.grad(out["prologue_ce"], list(tok.decoder.parameters()), allow_unused=True)
+    assert all(g is None or g.abs().sum() == 0 for g in g_dec)  # prologue tokens never reach the decoder
+
+
+def test_visual_routing_sends_the_ar_loss_into_the_visual_tokens():
+    """P Fig. 5's baselines (prologue.routing=visual): the joint AR's CE reaches to_code and the visual codebook
+    through the VQ's Prob-STE; never the decoder; the AR keeps its own AdamW group (authors' code)."""
+    cfg = configs.apply_overrides(configs.get("baseline_2d", "smoke"), ["prologue.routing=visual",
+                                                                        "prologue.ar_weight=0.5",
+                                                                        "reconstruction.lpips_weight=0"])
+    torch.manual_seed(0)
+    model = Stage1Model(cfg, channels=1)
+    assert set(model.objectives) == {"reconstruction", "quantizer", "prologue"}
+    out = model(torch.rand(4, 1, 28, 28) * 2 - 1, model.draw(4, step=0))
+    tok = model.tokenizer
+    dec = [p for p in tok.decoder.parameters()]
+    g_code, g_cb, *g_dec = torch.autograd.grad(out["prologue_ce"], [tok.to_code.weight, tok.quantizer.codebook, *dec],
+                                               allow_unused=True)
+    assert g_code.abs().sum() > 0 and g_cb.abs().sum() > 0
+    assert all(g is None or g.abs().sum() == 0 for g in g_dec)
+    groups = build_optimizer(model.param_groups(), cfg.optim).param_groups
+    joint = {id(p) for p in model.objectives["prologue"].parameters()}
+    for g in groups:
+        ids = {id(p) for p in g["params"]}
+        assert ids <= joint or not ids & joint
+        if ids and ids <= joint:
+            assert g["betas"] == (0.9, 0.99) and g["weight_decay"] in (0.03, 0.0)
+        elif ids:
+            assert g["betas"] == (cfg.optim.beta1, cfg.optim.beta2)
+    with pytest.raises(configs.ConfigError, match="prologue.n=0"):
+        configs.apply_overrides(cfg, ["prologue.n=2"])

@@ -39,7 +39,7 @@ def _cli(args, tmp_path, **kw):
 
 def test_configs_exist_for_every_name_and_tier():
     assert set(configs.NAMES) == {"baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "wartok",
-                                  "baseline_2d"}
+                                  "baseline_2d", "prologue", "prologue_post"}
     for name in configs.NAMES:
         for tier in configs.TIERS:
             cfg = configs.get(name, tier)
@@ -56,6 +56,10 @@ def test_configs_exist_for_every_name_and_tier():
     assert configs.get("tail_dropout", "cpu").decoder.tail_dropout_p == 0.5
     # presets are per method and tier: P's 2D baseline gets P's ImageNet preset, not W's CIFAR-10 one
     assert configs.get("baseline_2d", "paper").data.dataset == "imagenet" and w.data.dataset == "cifar10"
+    p = configs.get("prologue", "paper")  # P §2 / SPEC: 16 prologue tokens, codebook 1024, tau 0.1, weight 3, drop 0.5
+    assert (p.prologue.n, p.prologue.codebook_size, p.prologue.tau, p.prologue.ar_weight, p.prologue.visual_dropout,
+            p.prologue.routing, p.tokenizer.kind, p.data.dataset) == (16, 1024, 0.1, 3.0, 0.5, "prologue", "2d", "imagenet")
+    assert (configs.get("prologue", "cpu").prologue.n, configs.get("prologue", "cpu").prologue.codebook_size) == (4, 64)
     assert set(configs.PRESETS) == set(configs.NAMES) and all(set(p) == set(configs.TIERS) for p in configs.PRESETS.values())
 
 
@@ -324,3 +328,23 @@ def test_compiled_training_matches_eager_to_float_rounding(runs):
     compiled = json.loads((s2 / "done.json").read_text())["metrics"]
     assert compiled["gloss"] == pytest.approx(eager["gloss"], rel=1e-4)
     assert compiled["top1"] == pytest.approx(eager["top1"], abs=0.01)
+
+
+def test_a_run_written_before_a_key_rename_is_still_read_and_reused(runs):
+    """configs.RENAMED (wgf.tau -> quantizer.prob_tau): an older run directory is read under the new names and a
+    finished run with the same values returns at once instead of conflicting."""
+    s1 = train.run("stage1", "wartok", "smoke", SYN)
+    for name in ("config.json", "done.json"):
+        path = s1 / name
+        text = path.read_text()
+        old = json.loads(text)
+        if name == "config.json":
+            old["wgf"]["tau"] = old["quantizer"].pop("prob_tau")
+        else:
+            old["config"]["wgf.tau"] = old["config"].pop("quantizer.prob_tau")
+        path.write_text(json.dumps(old))
+    mtime = (s1 / "done.json").stat().st_mtime
+    assert train.run("stage1", "wartok", "smoke", SYN) == s1 and (s1 / "done.json").stat().st_mtime == mtime
+    assert train.run_config(s1).quantizer.prob_tau == configs.get("wartok", "smoke").quantizer.prob_tau
+    with pytest.raises(train.RunConflictError, match="quantizer.prob_tau"):
+        train.run("stage1", "wartok", "smoke", SYN + ["quantizer.prob_tau=0.5"], out=s1)

@@ -74,6 +74,8 @@ class QuantizerConfig:
     commit_weight: float = 1.0    # weight of the VQ codebook + commitment loss in the total
     kl_weight: float = 0.0        # kind="none": > 0 adds a Gaussian (VAE) head with this KL weight
     init: str = "random"          # "random" unit vectors | "data": unit latents of the first training batch
+    prob_tau: float = 1.0         # Prob-STE temperature of the VQ's distance logits -||u - c_k||^2 / tau, read by
+                                  # WGF-DPD (W §4.5) and by P's visual routing (Fig. 5) (authors' VQ: 1.0)
     restart_every: int = 50       # > 0: every k steps, codes unused since the last check restart at latents of
                                   # random training images (dead-code restart, as common VQ libraries do); 0: off.
                                   # cpu tier: 50 (without it the cpu-tier 1D baseline used 37 of 256 codes);
@@ -109,7 +111,6 @@ class ARConfig:
 class WGFConfig:
     weight: float = 0.0           # 0: off; wartok 0.1 (not stated in W; ours: 1.0 gave a gradient ~6x the
                                   # reconstruction one at the cpu tier and lower PSNR in a 500-step pilot)
-    tau: float = 1.0              # temperature of the distance logits -||u - c_k||^2 (authors' VQ: 1.0)
     target_temperature: float = 0.03  # W F.1: "apply a low temperature"; value not stated. Ours, from cpu-tier
                                   # pilots (1500 steps, seed 0, read on the test split before the validation
                                   # split existed: notebook 02 re-selects it on the validation split)
@@ -124,8 +125,19 @@ class PrologueConfig:
     codebook_size: int = 1024     # SPEC: prologue codebook 1024
     code_dim: int = 0             # 0: same as quantizer.code_dim
     tau: float = 0.1              # SPEC: Prob-STE tau 0.1
-    ar_weight: float = 3.0        # SPEC: AR (CE) weight 3.0
+    ar_weight: float = 3.0        # SPEC: AR (CE) weight 3.0 (lambda of Fig. 5)
     visual_dropout: float = 0.5   # SPEC: visual dropout 0.5
+    routing: str = "prologue"     # where the joint AR's CE goes (P Fig. 5): "prologue" (P §2: to the prologue tokens
+                                  # only) | "visual" (the 1D/2D baselines of Fig. 5: into the visual tokens through
+                                  # the VQ's Prob-STE, quantizer.prob_tau; needs prologue.n = 0)
+    # the compact AR's own AdamW (authors' code, configs/train/ae.yaml: betas (0.9, 0.99), weight decay 3e-2; the
+    # tokenizer keeps optim's). One optimiser, the AR in its own group, stepped jointly (not alternating steps).
+    ar_beta1: float = 0.9
+    ar_beta2: float = 0.99
+    ar_weight_decay: float = 0.03
+    post: bool = False            # Prologue-Post (P §2.1, Sec. 4.3): the visual tokenizer is the finished baseline_2d
+                                  # run of the same tier, seed and data (frozen); only a prologue encoder of its own
+                                  # and the joint AR train (models.PostTokenizer)
     ar: ARConfig = field(default_factory=lambda: ARConfig(depth=2))      # SPEC: compact joint AR 7 x 512
 
 
@@ -265,13 +277,15 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
     TokenizerConfig: {"patch_size": COUNT, "width": COUNT, "enc_depth": COUNT, "dec_depth": COUNT, "heads": COUNT,
                       "mlp_ratio": RATE, "n_tokens": COUNT},
     QuantizerConfig: {"codebook_size": Range(2), "code_dim": COUNT, "beta": WEIGHT, "commit_weight": WEIGHT,
-                      "kl_weight": Range(0, note="0: no Gaussian head"), "restart_every": off("0: off")},
+                      "kl_weight": Range(0, note="0: no Gaussian head"), "restart_every": off("0: off"),
+                      "prob_tau": RATE},
     DecoderConfig: {"fm_steps": COUNT, "tail_dropout_p": PROBABILITY},
     ReconstructionConfig: {"l1_weight": WEIGHT, "l2_weight": WEIGHT, "lpips_weight": WEIGHT},
     ARConfig: {"depth": COUNT, "width": COUNT, "heads": COUNT, "mlp_ratio": RATE, "dropout": BETA},
-    WGFConfig: {"weight": Range(0, note="0: off"), "tau": RATE, "target_temperature": RATE},
+    WGFConfig: {"weight": Range(0, note="0: off"), "target_temperature": RATE},
     PrologueConfig: {"n": off("0: no prologue"), "codebook_size": Range(2), "code_dim": off("0: quantizer.code_dim"),
-                     "tau": RATE, "ar_weight": WEIGHT, "visual_dropout": PROBABILITY},
+                     "tau": RATE, "ar_weight": WEIGHT, "visual_dropout": PROBABILITY, "ar_beta1": BETA,
+                     "ar_beta2": BETA, "ar_weight_decay": WEIGHT},
     OptimConfig: {"steps": COUNT, "batch_size": COUNT, "lr": RATE, "lr_min": WEIGHT, "warmup_steps": off("0: none"),
                   "beta1": BETA, "beta2": BETA, "weight_decay": WEIGHT, "grad_clip": Range(0, note="0: off"),
                   "log_every": COUNT, "eval_every": COUNT, "ckpt_every": COUNT},
@@ -378,6 +392,14 @@ class Config:
         need(q.codebook_size >= 2 and t.n_tokens >= 1, "quantizer.codebook_size >= 2 and tokenizer.n_tokens >= 1")
         need(q.init in ("random", "data"), "quantizer.init must be 'random' or 'data'")
         need(q.restart_every >= 0, "quantizer.restart_every must be >= 0 (0: off)")
+        pr = self.prologue
+        need(pr.routing in ("prologue", "visual"), "prologue.routing must be 'prologue' or 'visual'")
+        need(not pr.post or (pr.n > 0 and pr.routing == "prologue" and t.kind == "2d" and q.kind == "vq"),
+             "prologue.post (Prologue-Post) needs prologue.n > 0, prologue.routing=prologue and the 2D VQ tokenizer "
+             "(tokenizer.kind=2d, quantizer.kind=vq) it attaches to")
+        need(pr.routing == "prologue" or (pr.n == 0 and q.kind == "vq"),
+             "prologue.routing=visual sends the AR loss into the visual tokens (P Fig. 5's baselines): it needs "
+             "prologue.n=0 and quantizer.kind=vq")
         return self
 
 
@@ -414,6 +436,16 @@ def flatten(d: dict, prefix: str = "") -> dict[str, object]:
 def keys() -> list[str]:
     """Every dotted key of ``Config``."""
     return list(Config().flat())
+
+
+# Keys renamed since run directories were first written: old name -> new name. A saved config.json or done.json
+# is read through ``migrate``, so a finished run stays readable (and reusable) after the rename.
+RENAMED = {"wgf.tau": "quantizer.prob_tau"}  # the VQ's Prob-STE temperature, read by WGF-DPD and P's routing
+
+
+def migrate(flat: dict) -> dict:
+    """A flat ``{dotted key: value}`` of a saved run with ``RENAMED`` keys under their current names."""
+    return {RENAMED.get(k, k): v for k, v in flat.items()}
 
 
 # ------------------------------------------------------------------------------------------------ presets
@@ -533,6 +565,20 @@ preset("wartok", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
        method={"wgf.weight": 0.1})                                                      # W §4.5-4.7 (weight: ours)
 preset("baseline_2d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_p_imagenet,
        method={"tokenizer.kind": "2d"})                                                 # P's 2D tokenizer
+# Paper P's Prologue row (§2, App. E): the 2D tokenizer with n prologue tokens (Prob-STE codebook, tau 0.1), the
+# joint AR's CE at weight 3 routed to them only, visual dropout 0.5. Paper: 16 prologue tokens, codebook 1024
+# beside 256 visual tokens from 16384 codes (SPEC). cpu tier (ours, for 16 visual tokens from 256 codes): 4
+# prologue tokens, codebook 64, the same fraction of the visual codebook as the paper's 1024 / 16384 would be far
+# below one code per class.
+preset("prologue", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},
+       cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
+       paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
+       method={"tokenizer.kind": "2d"})
+# Prologue-Post (P §2.1, Sec. 4.3; Base only in the paper): the same prologue beside the frozen baseline_2d run.
+preset("prologue_post", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},
+       cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
+       paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
+       method={"tokenizer.kind": "2d", "prologue.post": True})
 NAMES = tuple(PRESETS)
 
 
@@ -628,7 +674,7 @@ def _coerce(key, value, like):
 
 def from_dict(d: dict) -> Config:
     """A Config from a saved config.json (nested); unknown keys are an error naming them (another version's run)."""
-    flat = flatten(d)
+    flat = migrate(flatten(d))
     extra = sorted(set(flat) - set(keys()))
     if extra:
         raise ConfigError(f"config.json has keys this version does not know: {', '.join(extra)} (a run directory "

@@ -190,14 +190,19 @@ def first_reaching(curve: dict[int, float], target: float) -> int | None:
     return hits[0] if hits else None
 
 
+MATCH_TOLERANCE = 0.05  # W Table 1's rows sit within about 2% of rFID 5; the issue asks within 5% of the target
+
+
 def matched_snapshots(stage1_dirs: dict[str, str | Path], dataset: str, n: int, image_size: int | None = None,
-                      seed: int = 0, classifier_config=None) -> dict:
+                      seed: int = 0, classifier_config=None, tolerance: float = MATCH_TOLERANCE) -> dict:
     """Paper W Table 1's "matched rFID" chosen on the **validation split** only.
 
     Each run's snapshots are scored by their rFID against the first ``n`` validation images; the common target is
-    the worst run's best value (so every run reaches it); each run's matched snapshot is the first one at or below
-    the target (the iterations it needs). Returns {"target", "steps" {row: step}, "value" {row: val rFID at that
-    step}, "ratio" {row: value / target}, "curves" {row: {step: val rFID}}, "n", "split": "val"}."""
+    the worst run's best value (so every run reaches it); each run's matched snapshot is the first one within
+    ``tolerance`` of the target, i.e. at or below ``(1 + tolerance) * target`` (the iterations it needs to get
+    there: a noisy curve that dips to 1% above the target counts, not only the first one below it). Returns
+    {"target", "tolerance", "steps" {row: step}, "value" {row: val rFID at that step}, "ratio" {row: value /
+    target}, "curves" {row: {step: val rFID}}, "n", "split": "val"}."""
     real_val = reference_images(dataset, "val", n, image_size=image_size)
     curves = {row: snapshot_curve(d, real_val, dataset, seed, classifier_config) for row, d in stage1_dirs.items()}
     empty = [row for row, c in curves.items() if not c]
@@ -205,7 +210,7 @@ def matched_snapshots(stage1_dirs: dict[str, str | Path], dataset: str, n: int, 
         raise ValueError(f"no tokenizer snapshots in the stage-1 runs of {', '.join(empty)}; train them with "
                          "evaluation.snapshots=true")
     target = max(min(c.values()) for c in curves.values())
-    steps = {row: first_reaching(c, target) for row, c in curves.items()}
+    steps = {row: first_reaching(c, target * (1 + tolerance)) for row, c in curves.items()}
     value = {row: curves[row][s] for row, s in steps.items()}
-    return {"target": target, "steps": steps, "value": value, "ratio": {r: v / target for r, v in value.items()},
-            "curves": curves, "n": n, "split": "val"}
+    return {"target": target, "tolerance": tolerance, "steps": steps, "value": value,
+            "ratio": {r: v / target for r, v in value.items()}, "curves": curves, "n": n, "split": "val"}

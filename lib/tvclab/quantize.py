@@ -94,6 +94,11 @@ class VectorQuantizer(torch.nn.Module):
         u = F.normalize(u, dim=-1)
         return 2.0 * (u @ self.codes().t()) - 2.0
 
+    def soft_codes(self, u: torch.Tensor, tau: float) -> ProbSTE:
+        """Prob-STE on ``distance_logits(u) / tau``: the hard nearest code forward, softmax gradients backward
+        (WGF-DPD's probabilities, W §4.5; P Fig. 5's AR gradients into the visual tokens)."""
+        return prob_ste(self.distance_logits(u), tau)
+
     def lookup(self, index: torch.Tensor) -> torch.Tensor:
         """Code ids [B, n] -> unit-norm code vectors [B, n, d] (decoding AR samples)."""
         return F.embedding(index, self.codes())

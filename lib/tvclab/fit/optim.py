@@ -10,15 +10,24 @@ from tvclab.configs import OptimConfig
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
-    """AdamW (weight decay on matrices, none on norms, biases and vectors) or Adam, over trainable ``params``."""
-    params = [p for p in params if p.requires_grad]
-    betas = (cfg.beta1, cfg.beta2)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-    decay = [p for p in params if p.dim() >= 2]
-    rest = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas)
+    """AdamW (weight decay on matrices, none on norms, biases and vectors) or Adam, over trainable ``params``.
+
+    ``params``: tensors, or groups ``{"params": [...], "betas": ..., "weight_decay": ...}`` whose own settings
+    replace ``cfg``'s for their parameters (e.g. paper P's compact AR, App. E)."""
+    params = list(params)
+    if not params or not isinstance(params[0], dict):
+        params = [{"params": params}]
+    groups = []
+    for g in params:
+        ps = [p for p in g["params"] if p.requires_grad]
+        betas, wd = g.get("betas", (cfg.beta1, cfg.beta2)), g.get("weight_decay", cfg.weight_decay)
+        if cfg.optimizer == "adam":
+            groups.append({"params": ps, "betas": betas, "weight_decay": wd})
+        else:
+            groups += [{"params": [p for p in ps if p.dim() >= 2], "betas": betas, "weight_decay": wd},
+                       {"params": [p for p in ps if p.dim() < 2], "betas": betas, "weight_decay": 0.0}]
+    opt_cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return opt_cls(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
 def lr_at(step: int, cfg: OptimConfig) -> float:

@@ -117,21 +117,34 @@ class ARPrior(nn.Module):
         """log p(. | z_<t) [B, n, V] at the model's temperature (paper W eq. 4: log P / log Q vectors)."""
         return F.log_softmax(self(idx, labels).float(), dim=-1)
 
+    def per_position(self, value, what: str) -> list[float]:
+        """A number, or one per segment (paper P §2.2, Tab. A5: prologue and visual tokens sampled with their own
+        CFG scale and temperature), as one value per position."""
+        segs = self.segments or [(self.n_tokens, self.vocab_size)]
+        if isinstance(value, (int, float)):
+            return [float(value)] * self.n_tokens
+        value = [float(v) for v in value]
+        if len(value) != len(segs):
+            raise ValueError(f"{what}: {len(value)} values for {len(segs)} segments {segs}; give one number or one "
+                             "per segment")
+        return [v for v, (n, _) in zip(value, segs) for _ in range(n)]
+
     @torch.no_grad()
-    def sample(self, batch: int, labels: torch.Tensor | None = None, temperature: float = 1.0, top_k: int = 0,
-               cfg_scale: float = 1.0, generator: torch.Generator | None = None,
+    def sample(self, batch: int, labels: torch.Tensor | None = None, temperature=1.0, top_k: int = 0,
+               cfg_scale=1.0, generator: torch.Generator | None = None,
                prefix: torch.Tensor | None = None) -> torch.Tensor:
         """Draw ``batch`` sequences [batch, n] with a key/value cache.
 
         ``temperature`` divides the logits; ``top_k`` > 0 keeps the k most likely ids; ``cfg_scale`` != 1 mixes
-        conditional and null-class logits as ``u + s (c - u)`` (classifier-free guidance; needs ``labels``);
-        ``prefix`` [batch, m] fixes the first m tokens (e.g. prologue tokens held fixed, paper P Fig. 1).
-        ``generator`` (CPU) makes the draw reproducible.
+        conditional and null-class logits as ``u + s (c - u)`` (classifier-free guidance; needs ``labels``); both
+        are one number or one per segment (paper P Tab. A5). ``prefix`` [batch, m] fixes the first m tokens (e.g.
+        prologue tokens held fixed, paper P Fig. 1). ``generator`` (CPU) makes the draw reproducible.
         """
         was_training = self.training
         self.eval()
         device = self.pos.device
-        guided = cfg_scale != 1.0
+        temps, scales = self.per_position(temperature, "temperature"), self.per_position(cfg_scale, "cfg_scale")
+        guided = any(s != 1.0 for s in scales)
         if guided and (labels is None or not self.num_classes):
             raise ValueError("classifier-free guidance needs a class-conditional model and labels")
         start = self._start(batch, labels, device)
@@ -144,13 +157,13 @@ class ARPrior(nn.Module):
             logits = self.head(self.transformer(x, caches=caches))[:, -1].float()
             if guided:
                 cond, uncond = logits.chunk(2)
-                logits = uncond + cfg_scale * (cond - uncond)
+                logits = cond if scales[t] == 1.0 else uncond + scales[t] * (cond - uncond)
             if self.allowed is not None:
                 logits = logits.masked_fill(~self.allowed[t], float("-inf"))
             if prefix is not None and t < prefix.shape[1]:
                 nxt = prefix[:, t].to(device)
             else:
-                logits = logits / max(temperature, 1e-6)
+                logits = logits / max(temps[t], 1e-6)
                 if top_k and top_k < logits.shape[-1]:
                     kth = logits.topk(top_k, dim=-1).values[:, -1:]
                     logits = logits.masked_fill(logits < kth, float("-inf"))

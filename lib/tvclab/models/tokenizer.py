@@ -122,6 +122,10 @@ class Tokenizer(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: Config, channels: int) -> "Tokenizer":
+        """The tokenizer a config describes: this class, or ``PostTokenizer`` for paper P's Prologue-Post."""
+        if cfg.prologue.post:
+            return PostTokenizer(cfg.tokenizer, cfg.quantizer, cfg.decoder, image_size=cfg.data.image_size,
+                                 channels=channels, prologue=cfg.prologue)
         return cls(cfg.tokenizer, cfg.quantizer, cfg.decoder, image_size=cfg.data.image_size, channels=channels,
                    prologue=cfg.prologue)
 
@@ -187,3 +191,74 @@ class Tokenizer(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, steps: int = 25, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.encode(x).visual.z, steps=steps, generator=generator)
+
+
+class PostTokenizer(nn.Module):
+    """Paper P's Prologue-Post (§2.1, Sec. 4.3, App. D): an existing visual tokenizer, frozen (``base``: P's 2D
+    baseline, trained alone and loaded from its run directory), and beside it a prologue tokenizer of its own: an
+    ``Encoder`` over the same patches with ``n`` prologue queries and its own Prob-STE codebook. Only the prologue
+    side (and the joint AR of the prologue objective) trains; the visual tokens, the codebook and the decoder stay
+    bit-identical. The interface is ``Tokenizer``'s, so run directories, ``encode_dataset``, ``reconstruct`` and
+    ``sample`` read it as they read any tokenizer."""
+
+    def __init__(self, tokenizer: TokenizerConfig, quantizer: QuantizerConfig, decoder: DecoderConfig, *,
+                 image_size: int, channels: int, prologue: PrologueConfig):
+        super().__init__()
+        if not prologue.n:
+            raise ValueError("Prologue-Post needs prologue tokens (prologue.n > 0)")
+        t = tokenizer
+        self.base = Tokenizer(t, quantizer, decoder, image_size=image_size, channels=channels)
+        self.base.requires_grad_(False)
+        self.n_prologue = prologue.n
+        self.prologue_encoder = Encoder(n_patches=self.base.n_patches, patch_dim=self.base.patch_dim,
+                                        n_queries=prologue.n, width=t.width, depth=t.enc_depth, heads=t.heads,
+                                        mlp_ratio=t.mlp_ratio)
+        pdim = prologue.code_dim or quantizer.code_dim
+        self.to_prologue = nn.Linear(t.width, pdim)
+        self.prologue_quantizer = ProbSTEQuantizer(prologue.codebook_size, pdim, tau=prologue.tau)
+        init_weights(self.to_prologue)
+
+    # the frozen tokenizer's attributes, read through
+    image_size = property(lambda self: self.base.image_size)
+    channels = property(lambda self: self.base.channels)
+    patch_size = property(lambda self: self.base.patch_size)
+    n_patches = property(lambda self: self.base.n_patches)
+    patch_dim = property(lambda self: self.base.patch_dim)
+    kind = property(lambda self: self.base.kind)
+    n_tokens = property(lambda self: self.base.n_tokens)
+    code_dim = property(lambda self: self.base.code_dim)
+    codebook_size = property(lambda self: self.base.codebook_size)
+    decoder_kind = property(lambda self: self.base.decoder_kind)
+    tied_timesteps = property(lambda self: self.base.tied_timesteps)
+    tail_dropout = property(lambda self: self.base.tail_dropout)
+    quantizer = property(lambda self: self.base.quantizer)
+    decoder = property(lambda self: self.base.decoder)
+    discrete = property(lambda self: self.base.discrete)
+    needs_noise = property(lambda self: False)
+
+    def param_counts(self) -> dict[str, int]:
+        """The prologue tokenizer (trained) and the frozen tokenizer's encoder and decoder."""
+        return {"prologue_encoder": count_params(self) - count_params(self.base), **self.base.param_counts()}
+
+    def encode(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> Encoded:
+        with torch.no_grad():  # the frozen visual tokens: no graph
+            vis = self.base.encode(x).visual
+        h = self.prologue_encoder(patchify(x, self.patch_size))
+        return Encoded(vis, self.prologue_quantizer(self.to_prologue(h[:, : self.n_prologue])))
+
+    def indices_to_z(self, index: torch.Tensor) -> torch.Tensor:
+        return self.base.indices_to_z(index)
+
+    def velocity(self, z: torch.Tensor, keep: torch.Tensor | None = None):
+        return self.base.velocity(z, keep)
+
+    def decode(self, z: torch.Tensor, keep: torch.Tensor | None = None, steps: int = 25,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.base.decode(z, keep, steps, generator)
+
+    def tied_keep(self, t: torch.Tensor) -> torch.Tensor:
+        return self.base.tied_keep(t)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, steps: int = 25, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.base.reconstruct(x, steps, generator)

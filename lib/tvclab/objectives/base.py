@@ -48,6 +48,11 @@ class Objective(nn.Module):
     def evaluate(self, enc, tok) -> dict[str, float]:
         return {}
 
+    def optimizer_overrides(self) -> dict | None:
+        """AdamW settings (``betas``, ``weight_decay``) for this objective's own parameters, or None: those of the
+        stage's ``optim`` (``Stage1Model.param_groups``)."""
+        return None
+
 
 OBJECTIVES: list[type[Objective]] = []
 

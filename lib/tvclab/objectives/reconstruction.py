@@ -47,7 +47,7 @@ class DeterministicReconstruction(_Reconstruction):
 
     @staticmethod
     def enabled(cfg: Config) -> bool:
-        return cfg.decoder.kind == "det"
+        return cfg.decoder.kind == "det" and not cfg.prologue.post  # Prologue-Post: the decoder is frozen
 
     def draw(self, batch, step):
         return self.draw_tail(batch, step)
@@ -66,7 +66,7 @@ class FlowMatchingReconstruction(_Reconstruction):
 
     @staticmethod
     def enabled(cfg: Config) -> bool:
-        return cfg.decoder.kind == "fm"
+        return cfg.decoder.kind == "fm" and not cfg.prologue.post
 
     def __init__(self, cfg, tok):
         super().__init__(cfg, tok)
@@ -102,6 +102,8 @@ class QuantizerLoss(Objective):
     @staticmethod
     def enabled(cfg: Config) -> bool:
         q = cfg.quantizer
+        if cfg.prologue.post:  # Prologue-Post: the visual codebook is frozen
+            return False
         return (q.kind == "vq" and (q.commit_weight > 0 or q.restart_every > 0)) or (q.kind == "none" and q.kl_weight > 0)
 
     def __init__(self, cfg, tok):

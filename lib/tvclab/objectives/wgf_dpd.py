@@ -2,7 +2,8 @@
 
 One step (Algorithm 1):
   line 2  the VQ codes of the encoder latents, and prob-STE probabilities on the distance logits
-          -||u - c_k||^2 / tau (``quantize.prob_ste``; the hard code is the nearest neighbour)
+          -||u - c_k||^2 / tau (``VectorQuantizer.soft_codes``, tau = ``quantizer.prob_tau``; the hard code is
+          the nearest neighbour)
   line 4  log P from the fixed random target AR p_theta (no grad, low temperature, App. F.1) and log Q from the
           proxy AR q_psi, both on the hard tokens
   line 5  ``wgf_dpd_loss``: probs * sg(log Q - log P) routes the particle gradient of eq. 4 to the encoder
@@ -18,7 +19,6 @@ import torch.nn.functional as F
 from tvclab.configs import Config
 from tvclab.losses import ar_cross_entropy, wgf_dpd_loss
 from tvclab.models import ARPrior, TokenLayout
-from tvclab.quantize import prob_ste
 
 from .base import Objective, register
 
@@ -42,7 +42,7 @@ class WGFDPD(Objective):
 
     def forward(self, x, enc, rnd, tok):
         w, vis = self.cfg.wgf, enc.visual
-        probs = prob_ste(tok.quantizer.distance_logits(vis.latent), w.tau).probs  # line 2 (W §4.5)
+        probs = tok.quantizer.soft_codes(vis.latent, self.cfg.quantizer.prob_tau).probs  # line 2 (W §4.5)
         idx = vis.index                                     # hard ids: no gradient by construction
         with torch.no_grad():                               # forward only, no autograd graph (W §4.5)
             log_p = self.target.log_probs(idx)

@@ -45,12 +45,11 @@ from . import artifacts, distributed
 from .runlog import RunContext
 from .stage1 import encode_dataset, first_images, images_at, load_data, load_tokenizer
 from .stage2 import TokenSet, build_prior, evaluate, load_prior, save_prior, shared_tokens
+from .stages import stage2_subdir
 
 
 def stage2_source(ctx: RunContext):
     """The stage-2 directory this post-training reads (its parent stage, as the runner resolved it)."""
-    from .runner import stage2_subdir
-
     return ctx.root / stage2_subdir(ctx.cfg)
 
 

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 from pathlib import Path
-from typing import Callable, NamedTuple
 
-from tvclab import configs, paths
+from tvclab import configs
 from tvclab.fit import NonFiniteError, nonfinite
 from tvclab.io import atomic_write_json
 from tvclab.locks import dir_lock
@@ -38,70 +36,15 @@ from . import artifacts, distributed
 from .runlog import RunContext
 
 
-class StageMissingError(RuntimeError):
-    """A stage needs a finished earlier stage that is not there; the message names the path and the command."""
-
-
-class RunConflictError(RuntimeError):
-    """The run directory holds a different or unfinished run."""
-
-
-class Stage(NamedTuple):
-    fn: Callable[[RunContext], dict]          # runs the stage, returns its final metrics
-    group: str                                 # config group that defines the run ("stage1", "stage2", "sample")
-    parent: str | None = None                  # stage that must have finished first
-    subdir: Callable[[configs.Config], str] | None = None  # directory under the stage-1 run (None: the run itself)
-    marker: Callable[[configs.Config], str] = lambda cfg: artifacts.DONE
-    writes_config: bool = True
-
-
-STAGES: dict[str, Stage] = {}
-
-
-def register_stage(name: str, stage: Stage) -> None:
-    STAGES[name] = stage
-
-
-def changed(cfg: configs.Config, stage: str, own_only: bool = False) -> list[tuple[str, object]]:
-    """The leaves of ``stage``'s config group (only its own sections with ``own_only``) that differ from the
-    preset of ``cfg.name`` at ``cfg.tier``, as (dotted key, value)."""
-    base = configs.get(cfg.name, cfg.tier).flat()
-    own = set(configs.STAGE_SECTIONS[stage]) | (set() if stage != "stage1" else {"seed"})
-    return [(k, v) for k, v in cfg.group(stage).items()
-            if k not in ("name", "tier") and base[k] != v and (not own_only or k.split(".")[0] in own)]
-
-
-def _suffix(items) -> str:
-    return "".join(f"__{k}-{v}" for k, v in items).replace("/", "_")
-
-
-def default_run_dir(cfg: configs.Config) -> Path:
-    """``<runs_root>/<tier>/<name>`` plus ``__key-value`` for each stage-1 leaf (and the seed) changed from the
-    preset."""
-    return paths.run_dir(cfg.tier, cfg.name + _suffix(changed(cfg, "stage1")))
-
-
-def stage2_subdir(cfg: configs.Config) -> str:
-    return "stage2" + _suffix(changed(cfg, "stage2", own_only=True))
-
-
-def posttrain_subdir(cfg: configs.Config) -> str:
-    """Paper V's post-training: a direct child of the stage-1 run, named for the stage-2 run it reads plus the
-    post-training leaves changed from the preset (``stage2__posttrain``, ``stage2__posttrain__posttrain.noise-0.0``)."""
-    return stage2_subdir(cfg) + "__posttrain" + _suffix(changed(cfg, "posttrain", own_only=True))
-
-
-def command(stage: str, cfg: configs.Config, root: Path) -> str:
-    """The command line that produces ``stage`` of this config into ``root``."""
-    group = STAGES[stage].group if stage in STAGES else stage
-    sets = [f"{k}={v}" for k, v in changed(cfg, group)]
-    return " ".join(["python -m tvclab.train", stage, "--config", cfg.name, "--tier", cfg.tier,
-                     *(f"--set {shlex.quote(s)}" for s in sets), "--out", shlex.quote(str(root))])
+# the registry and the directory names live in ``stages`` (the stage modules import them without importing this one)
+from .stages import (STAGES, RunConflictError, Stage, StageMissingError, _suffix, changed, command,  # noqa: F401
+                     default_run_dir, posttrain_subdir, register_stage, stage2_subdir)
 
 
 def _diff(saved: dict, now: dict) -> str:
     """The differences of a saved config group from the current one. Fields the saved run does not know (added to
-    the package after it was written) are not differences."""
+    the package after it was written) are not differences; renamed ones are read under their new names."""
+    saved = configs.migrate(saved)
     return "; ".join(f"{k}: {saved[k]!r} in the directory vs {now.get(k)!r} now" for k in sorted(saved)
                      if saved[k] != now.get(k))
 
@@ -151,7 +94,7 @@ def _preflight(stage: str, st: Stage, cfg: configs.Config, sdir: Path, resume: b
     stopped = _read_json(stop_file) if stop_file.exists() else None
     note = ""
     if st.writes_config and cfg_file.exists():
-        raw, group = configs.flatten(_read_json(cfg_file)), cfg.group(st.group)
+        raw, group = configs.migrate(configs.flatten(_read_json(cfg_file))), cfg.group(st.group)
         unknown = sorted(set(raw) - set(configs.keys()))
         if unknown:
             raise RunConflictError(f"{cfg_file} has keys this version of tvclab does not know ({', '.join(unknown[:8])}"

@@ -36,13 +36,16 @@ def _stage2_dir(run_dir: Path) -> Path:
 def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | None = None,
            temperature: float | None = None, top_k: int | None = None, cfg_scale: float | None = None,
            batch: int | None = None, device="cpu", chunks: list[int] | None = None, progress: bool = True,
-           step: int | None = None) -> dict:
+           step: int | None = None, prefix: torch.Tensor | None = None) -> dict:
     """``n`` images in [-1, 1] from the AR prior of ``run_dir`` (a stage-1 run directory or its stage-2 directory).
 
     Returns {"images" [n, C, H, W] float32, "tokens" [n, L], "labels" [n] or None}. Class-conditional priors get
     ``labels`` (default: 0, 1, ..., K-1, 0, 1, ... balanced). Unset options come from the run's config
     (``sample.temperature``, ``sample.top_k``, ``sample.cfg``, ``sample.batch``). ``chunks``: only these chunk
     indices (torchrun sharding); the default draws all. ``step``: the AR snapshot saved at that post-training step.
+    ``temperature`` and ``cfg_scale`` may give one value per segment (prologue, visual: paper P Tab. A5).
+    ``prefix`` [n, m]: the first m ids of every sequence, held fixed (in the AR's vocabulary; e.g. the prologue ids
+    of real images, paper P Fig. 1: prologue fixed, visual tokens resampled).
     """
     s2 = _stage2_dir(Path(run_dir))
     ar, cfg = load_prior(s2, device, step)
@@ -52,6 +55,8 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
     top_k = sc.top_k if top_k is None else top_k
     cfg_scale = sc.cfg if cfg_scale is None else cfg_scale
     batch = batch or sc.batch
+    if prefix is not None and (prefix.dim() != 2 or len(prefix) < n or prefix.shape[1] > ar.n_tokens):
+        raise ValueError(f"prefix must be [n >= {n}, m <= {ar.n_tokens}] ids, got {tuple(prefix.shape)}")
     if ar.num_classes and labels is None:
         labels = torch.arange(n) % ar.num_classes
     n_chunks = (n + batch - 1) // batch
@@ -61,7 +66,8 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
         lo, hi = c * batch, min(n, (c + 1) * batch)
         y = labels[lo:hi].to(device) if labels is not None else None
         seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
-                        generator=generator(seed, "sample_tokens", c))
+                        generator=generator(seed, "sample_tokens", c),
+                        prefix=None if prefix is None else prefix[lo:hi])
         visual = seq[:, cfg.prologue.n :] - (cfg.prologue.codebook_size if cfg.prologue.n else 0)
         imgs[c] = tok.decode(tok.indices_to_z(visual), steps=cfg.decoder.fm_steps,
                              generator=generator(seed, "sample_decode", c)).cpu()

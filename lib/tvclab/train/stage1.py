@@ -24,6 +24,7 @@ from tvclab.fit import Batches, fit, iterate
 from tvclab.streams import generator, rank_slice
 
 from . import artifacts, checkpoint, distributed
+from .stages import StageMissingError, command, default_run_dir
 from .runlog import RunContext
 
 
@@ -56,6 +57,18 @@ class Stage1Model(nn.Module):
             out.update(parts)
         out["loss"] = loss
         return out
+
+    def param_groups(self) -> list[dict]:
+        """The optimiser's groups: every parameter under ``optim``'s settings, except those of an objective with
+        ``optimizer_overrides`` (paper P's compact AR), which get their own."""
+        own, groups = set(), []
+        for obj in self.objectives.values():
+            over = obj.optimizer_overrides()
+            if over:
+                params = [p for p in obj.parameters() if p.requires_grad]
+                own |= {id(p) for p in params}
+                groups.append({"params": params, **over})
+        return [{"params": [p for p in self.parameters() if p.requires_grad and id(p) not in own]}] + groups
 
     def param_counts(self) -> dict[str, int]:
         extra = {name: sum(p.numel() for p in obj.parameters()) for name, obj in self.objectives.items()}
@@ -152,7 +165,7 @@ def codebook_upkeep(model: Stage1Model, train_ds, ctx: RunContext):
     (``quantizer.restart_every``); None when neither applies."""
     cfg, tok, d = model.cfg, model.tokenizer, ctx.dist
     q = cfg.quantizer
-    if not tok.discrete:
+    if not tok.discrete or cfg.prologue.post:  # Prologue-Post: the codebook is the frozen tokenizer's
         return None
     if q.init == "data":
         first = Batches(train_ds, cfg.optim.batch_size, cfg.seed).fetch(0, d.device)[0]  # the global batch of step 0
@@ -182,6 +195,8 @@ def train(ctx: RunContext) -> dict:
     train_ds = load_data(cfg, "train")
     torch.manual_seed(cfg.seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
+    if cfg.prologue.post:
+        load_post_base(model.tokenizer, cfg, dev)
     upkeep = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
@@ -208,7 +223,8 @@ def train(ctx: RunContext) -> dict:
     def snapshot(step: int) -> None:
         save_tokenizer(artifacts.snapshot(ctx.dir, step), model.tokenizer, cfg)
 
-    fit(model, step_fn, cfg.optim, ctx=ctx, desc=f"stage1 {cfg.name}", after_step=upkeep,
+    fit(model, step_fn, cfg.optim, ctx=ctx, params=model.param_groups(), desc=f"stage1 {cfg.name}",
+        after_step=upkeep,
         evaluate=lambda step: {"split": "val", **evaluate(model, held, code_held, dev)},
         snapshot=snapshot if cfg.evaluation.snapshots else None, snapshot_every=cfg.evaluation.snapshot_every)
     final = {}
@@ -225,6 +241,29 @@ def train(ctx: RunContext) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- reading runs
+
+def post_base_config(cfg: configs.Config) -> configs.Config:
+    """Prologue-Post's frozen tokenizer: baseline_2d with this config's leaves and the preset's prologue (none)."""
+    import dataclasses
+
+    preset = configs.get("baseline_2d", cfg.tier)
+    return configs.from_dict({**cfg.to_dict(), "name": "baseline_2d", "prologue": dataclasses.asdict(preset.prologue)})
+
+
+def post_base_dir(cfg: configs.Config) -> Path:
+    return default_run_dir(post_base_config(cfg))
+
+
+def load_post_base(tok, cfg: configs.Config, device) -> None:
+    """Load the finished baseline_2d tokenizer into Prologue-Post's frozen ``tok.base`` (or say how to train it)."""
+    base_dir = post_base_dir(cfg)
+    if not artifacts.is_done(base_dir):
+        raise StageMissingError(f"Prologue-Post attaches to the finished baseline_2d run at {base_dir}, which is not "
+                                "there; train it first: " + command("stage1", post_base_config(cfg), base_dir))
+    state = checkpoint.load_plain(artifacts.tokenizer(base_dir))
+    tok.base.load_state_dict(state["state"])
+    tok.base.to(device)
+
 
 def save_tokenizer(path: Path, tok: Tokenizer, cfg: configs.Config) -> None:
     atomic_torch_save(path, {"config": cfg.to_dict(), "channels": tok.channels, "state": tok.state_dict()})

@@ -20,6 +20,9 @@ from .runlog import RunContext
 from .stage1 import encode_dataset
 
 
+SEGMENT_NAMES = ("prologue", "visual")  # sequence_layout's segments, in order
+
+
 class TokenSet:
     """Token sequences (prologue ids first, offset into one vocabulary) and labels, held in memory."""
 
@@ -47,18 +50,29 @@ def build_prior(cfg: configs.Config, n_visual: int, num_classes: int) -> ARPrior
 @timing.timed("evaluation")
 @torch.no_grad()
 def evaluate(ar: ARPrior, seq: torch.Tensor, labels: torch.Tensor, device, chunk: int = 1000) -> dict[str, float]:
-    """gLoss = mean held-out CE in nats/token and teacher-forcing top-1 accuracy (W Fig. 1), true labels."""
+    """gLoss = mean held-out CE in nats/token and teacher-forcing top-1 accuracy (W Fig. 1), true labels. An AR over
+    several segments (paper P: [prologue; visual]) adds the CE of each, ``gloss_prologue`` and ``gloss_visual``
+    (the visual-only gLoss, comparable with a baseline's)."""
     was = ar.training
     ar.eval()
-    ce = correct = 0.0
+    segs = ar.segments or [(ar.n_tokens, ar.vocab_size)]
+    ce_pos = torch.zeros(ar.n_tokens, dtype=torch.float64)
+    correct = 0.0
     for i in range(0, len(seq), chunk):
         s = seq[i : i + chunk].to(device)
         y = labels[i : i + chunk].to(device) if ar.num_classes else None
         logits = ar(s, y, temperature=1.0)
-        ce += float(ar_cross_entropy(logits, s)) * s.numel()
+        nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), s, reduction="none")  # [B, n]
+        ce_pos += nll.sum(0).double().cpu()
         correct += float((logits.argmax(-1) == s).sum())
     ar.train(was)
-    return {"gloss": ce / seq.numel(), "top1": correct / seq.numel()}
+    out = {"gloss": float(ce_pos.sum()) / seq.numel(), "top1": correct / seq.numel()}
+    if len(segs) > 1:
+        start = 0
+        for name, (n, _) in zip(SEGMENT_NAMES, segs):
+            out[f"gloss_{name}"] = float(ce_pos[start : start + n].sum()) / (n * len(seq))
+            start += n
+    return out
 
 
 def shared_tokens(ctx: RunContext, split: str, limit: int = 0, only: torch.Tensor | None = None) -> dict:
