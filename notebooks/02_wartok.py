@@ -47,7 +47,6 @@ import seaborn as sns
 import torch
 
 from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, timing, train
-from tvclab.classifier import ClassifierConfig
 from tvclab.report import save_figure, save_results, save_table
 from tvclab.train.stage1 import marginal_stats
 
@@ -55,14 +54,11 @@ sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()  # results.json's time_s: this execution's seconds by phase (tvclab.timing)
-RUN_TIER = "smoke" if tier == "smoke" else "cpu" if tier == "cpu" else "paper"
-SMOKE = tier == "smoke"  # smoke: the same cells on the fewest runs that exercise them (2 seeds, 2 sweep points)
-SEEDS = [seed + i for i in range(min(n_seeds, 2) if SMOKE else n_seeds)]
+# the tier's run presets, seeds, bootstrap resamples and FD-clf classifier (smoke: 2 seeds, 2 sweep points, a
+# 30-step stand-in classifier whose numbers mean nothing)
+RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds, dataset)
 N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 50_000}[tier]
 N_MATCH = min(N_EVAL, 250)  # validation images per snapshot score (matched-rFID selection)
-BOOT = 20 if SMOKE else evaluation.BOOTSTRAP  # resamples of a Fréchet number's interval over samples
-# smoke tier: a classifier trained for 30 steps stands in for the FD-clf features (seconds, not minutes); its numbers mean nothing
-CLF = ClassifierConfig(dataset=dataset, steps=30) if tier == "smoke" else None
 base_cfg = configs.get("baseline_1d", RUN_TIER)
 K0 = base_cfg.quantizer.codebook_size
 SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})  # cpu: 8, 16, 32, 64 (+ 256)
@@ -153,12 +149,7 @@ def row_metrics(r: evaluation.SeedRuns) -> dict:
 
 
 def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
-    cfg = configs.apply_overrides(configs.get(name, RUN_TIER), sets + [f"seed={seeds[0]}"])
-    s1_dir = train.default_run_dir(cfg)
-    print(f"{train.command('stage1', cfg, s1_dir)}\n  {train.command('stage2', cfg, s1_dir)}")
-    if tier == "paper" and not train.artifacts.is_done(s1_dir):
-        raise SystemExit(f"paper tier: {s1_dir} is missing; produce it with the commands above under torchrun")
-    return evaluation.table_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
+    return evaluation.tier_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
 
 
 sweep = {K0: run_row("baseline_1d", COMMON, SEEDS)}

@@ -58,20 +58,15 @@ import seaborn as sns
 import torch
 
 from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, timing, train
-from tvclab.classifier import ClassifierConfig
 from tvclab.report import save_figure, save_results, save_table
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()
-RUN_TIER = "smoke" if tier == "smoke" else "cpu" if tier == "cpu" else "paper"
-SMOKE = tier == "smoke"
-SEEDS = [seed + i for i in range(min(n_seeds, 2) if SMOKE else n_seeds)]
+RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
 N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]  # cpu: notebook 02's N (the same "before"
 # number); paper: the whole CIFAR-10 test split (FID-50K needs 50k reference images, more than a test split holds)
-BOOT = 20 if SMOKE else evaluation.BOOTSTRAP
-CLF = ClassifierConfig(dataset="fashion_mnist", steps=30) if SMOKE else None  # smoke: a 30-step stand-in
 NAME = "baseline_1d"
 base_cfg = configs.get(NAME, RUN_TIER)
 DATASET = base_cfg.data.dataset  # Fashion-MNIST below the paper tier, CIFAR-10 at it (W's preset)

@@ -217,3 +217,16 @@ def test_save_results_with_provenance(tmp_path):
     assert "provenance" not in report.load_results(tmp_path)
     with pytest.raises(ValueError, match="provenance"):
         report.save_results({"provenance": 1}, tmp_path, provenance=prov)
+
+
+def test_tier_setup_decodes_the_tier_once():
+    """What the notebooks' ``tier`` parameter decides: presets, seeds, bootstrap resamples, the FD-clf classifier."""
+    from tvclab import evaluation
+
+    smoke = evaluation.tier_setup("smoke", 3, 5)
+    assert (smoke.tier, smoke.smoke, smoke.seeds, smoke.boot) == ("smoke", True, [3, 4], 20)
+    assert smoke.classifier.steps == 30 and smoke.classifier.dataset == "fashion_mnist"
+    run_tier, is_smoke, seeds, boot, clf = evaluation.tier_setup("cpu", 0, 3)
+    assert (run_tier, is_smoke, seeds, boot, clf) == ("cpu", False, [0, 1, 2], evaluation.BOOTSTRAP, None)
+    with pytest.raises(ValueError, match="unknown tier 'gpu'"):
+        evaluation.tier_setup("gpu", 0, 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 
@@ -94,6 +94,29 @@ def test_metrics(run_dir: str | Path) -> dict:
     return rows[-1]
 
 
+# ------------------------------------------------------------------------------------------------ tiers
+
+class TierSetup(NamedTuple):
+    """What a notebook's ``tier`` parameter decides (SPEC "Scale tiers"); unpacks in this order."""
+    tier: str                 # "smoke" | "cpu" | "paper": the presets its runs use
+    smoke: bool               # smoke: the same cells on the fewest runs that exercise them
+    seeds: list[int]          # ``n_seeds`` seeds from ``seed`` (2 at most at the smoke tier)
+    boot: int                 # resamples of a Fréchet number's interval over samples
+    classifier: object        # smoke: a 30-step classifier stands in for the FD-clf features (its numbers mean
+                              # nothing); otherwise None, the data set's standard one
+
+
+def tier_setup(tier: str, seed: int, n_seeds: int, dataset: str = "fashion_mnist") -> TierSetup:
+    from .classifier import ClassifierConfig
+    from .configs import TIERS
+
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(TIERS)}")
+    smoke = tier == "smoke"
+    return TierSetup(tier, smoke, [seed + i for i in range(min(n_seeds, 2) if smoke else n_seeds)],
+                     20 if smoke else BOOTSTRAP, ClassifierConfig(dataset=dataset, steps=30) if smoke else None)
+
+
 # ------------------------------------------------------------------------------------------------ rows x seeds
 
 @dataclass
@@ -162,6 +185,20 @@ def table_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[in
     per_seed = [{"seed": r.seed, **evaluate(r)} for r in runs]
     return Row(name, list(sets), runs, per_seed, summarize_metrics([{k: v for k, v in m.items() if k != "seed"}
                                                                   for m in per_seed]))
+
+
+def tier_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[int] = (0,),
+             evaluate: Callable[[SeedRuns], dict] | None = None) -> Row:
+    """``table_row`` for a notebook: prints the commands that produce the row's first seed, and at the paper tier
+    only reads finished run directories (the commands are for ``torchrun``; nothing paper-sized trains inline)."""
+    from . import configs, train
+
+    cfg = configs.apply_overrides(configs.get(name, tier), list(sets) + [f"seed={seeds[0]}"])
+    root = train.default_run_dir(cfg)
+    print(f"{train.command('stage1', cfg, root)}\n  {train.command('stage2', cfg, root)}")
+    if tier == "paper" and not train.artifacts.is_done(root):
+        raise SystemExit(f"paper tier: {root} is missing; produce it with the commands above under torchrun")
+    return table_row(name, tier, sets, seeds, evaluate=evaluate)
 
 
 def default_metrics(r: SeedRuns) -> dict:

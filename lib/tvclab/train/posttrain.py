@@ -172,7 +172,7 @@ def train(ctx: RunContext) -> dict:
     d = ctx.dist
     pc, dev = cfg.posttrain, d.device
     src = stage2_source(ctx)
-    base_ar, s2cfg = load_prior(src, dev)
+    base_ar, _ = load_prior(src, dev)
     step = cfg.stage2.tokenizer_step or None
     tok = load_tokenizer(ctx.root, dev, step)
     for p in tok.parameters():
@@ -202,10 +202,23 @@ def train(ctx: RunContext) -> dict:
               f"{src}; {pc.optim.steps} steps x {pc.optim.batch_size} images, G = {pc.group_size}")
     net = distributed.wrap(ar, d)
     batches = Batches(pairs, pc.optim.batch_size, cfg.seed, d.rank, d.world)
-    if d.master:
-        val = TokenSet(encode_dataset(ctx.root, "val", device=dev, step=step, limit=cfg.stage2.eval_images), cfg)
-        val_images = first_images(load_data(cfg, "val"), pc.eval_images)
     fm_steps = cfg.decoder.fm_steps
+
+    def held_out(split: str):
+        """Rank 0's held-out set: the split's tokens (``stage2.eval_images``) and its first ``eval_images`` images."""
+        tset = TokenSet(encode_dataset(ctx.root, split, device=dev, step=step, limit=cfg.stage2.eval_images), cfg)
+        return tset, first_images(load_data(cfg, split), min(pc.eval_images, len(tset)))
+
+    def held_out_metrics(tset, images) -> dict:
+        """gLoss / top-1 of every held-out sequence and the mean reward of the first ``len(images)``."""
+        n = len(images)
+        m = evaluate(ar, tset.seq, tset.labels, dev)
+        m["reward"] = mean_reward(ar, tok, tset.seq[:n], images, pc, fm_steps, cfg.seed, dev,
+                                  tset.labels[:n] if ar.num_classes else None)
+        return m
+
+    if d.master:
+        val = held_out("val")
 
     def step_fn(i: int) -> dict:
         idx = batches.indices(i)
@@ -217,11 +230,7 @@ def train(ctx: RunContext) -> dict:
         return grpo_loss(net, base, seq, x, rnd, tok, pc, fm_steps, y, gen)
 
     def evaluate_val(i: int) -> dict:
-        m = evaluate(ar, val.seq, val.labels, dev)
-        n = min(pc.eval_images, len(val))
-        m["reward"] = mean_reward(ar, tok, val.seq[:n], val_images[:n], pc, fm_steps, cfg.seed, dev,
-                                  val.labels[:n] if ar.num_classes else None)
-        return {"split": "val", **m}
+        return {"split": "val", **held_out_metrics(*val)}
 
     def snapshot(i: int) -> None:
         save_prior(artifacts.prior_snapshot(ctx.dir, i), ar, cfg, n_visual, num_classes)
@@ -231,13 +240,7 @@ def train(ctx: RunContext) -> dict:
     final = {}
     if d.master:
         save_prior(artifacts.prior(ctx.dir), ar, cfg, n_visual, num_classes)
-        test = TokenSet(encode_dataset(ctx.root, "test", device=dev, step=step, limit=cfg.stage2.eval_images), cfg)
-        n = min(pc.eval_images, len(test))
-        test_images = first_images(load_data(cfg, "test"), n)
-        m = evaluate(ar, test.seq, test.labels, dev)
-        m["reward"] = mean_reward(ar, tok, test.seq[:n], test_images, pc, fm_steps, cfg.seed, dev,
-                                  test.labels[:n] if ar.num_classes else None)
-        final = {"kind": "test", "step": pc.optim.steps, "split": "test", **m}
+        final = {"kind": "test", "step": pc.optim.steps, "split": "test", **held_out_metrics(*held_out("test"))}
         ctx.log(final)
     ctx.barrier()
     last = (ctx.rows("train") or [{}])[-1] if d.master else {}
