@@ -675,12 +675,14 @@ def paper_f_imagenet() -> dict:
 
 def f_cpu() -> dict:
     """Paper F at the cpu tier (ours): the 1D tokenizer of the cpu tier with 8 continuous tokens of 16 dims (16
-    divides the classifier's 128 features for the average-pooling projection, Table 2(a))."""
-    return {"quantizer.kind": "none", "quantizer.code_dim": 16, "quantizer.restart_every": 0}
+    divides the classifier's 128 features for the average-pooling projection, Table 2(a)); a validation row every
+    25 steps, so each Fig. 4 curve has 16 points; no tokenizer snapshots (F has no matched rows)."""
+    return {"quantizer.kind": "none", "quantizer.code_dim": 16, "quantizer.restart_every": 0,
+            "optim.eval_every": 25, "evaluation.snapshots": False}
 
 
 def f_smoke() -> dict:
-    return {**smoke_tier(), **f_cpu(), "quantizer.code_dim": 8, "align.flow.width": 32, "align.flow.blocks": 1,
+    return {**smoke_tier(), **f_cpu(), "optim.eval_every": 2, "quantizer.code_dim": 8, "align.flow.width": 32, "align.flow.blocks": 1,
             "align.flow.steps": 20, "align.flow.batch_size": 64, "align.flow.warmup_steps": 2,
             "align.flow.target_samples": 256, "align.eval_latents": 64, "stage2.flow_head.width": 32,
             "stage2.flow_head.blocks": 1, "stage2.flow_head.sample_steps": 2}
