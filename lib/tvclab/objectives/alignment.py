@@ -42,7 +42,7 @@ class FlowAlignment(Objective):
         prior = load_flow_prior(cfg)
         self.flow = prior.velocity.requires_grad_(False)   # frozen: the optimiser never sees it
         self.projection = prior.projection                  # buffers only, kept with the run's state
-        self.register_buffer("targets", prior.samples, persistent=False)
+        self.targets = prior.samples                        # CPU, not a buffer: DDP need not broadcast it
         self.n_tokens, self.dim = tok.n_tokens, cfg.quantizer.code_dim
         self._index = None
 
@@ -67,7 +67,7 @@ class FlowAlignment(Objective):
         if self._index is None:
             from tvclab.metrics import KNNIndex
 
-            self._index = KNNIndex(self.targets.cpu())
+            self._index = KNNIndex(self.targets)
         return self._index
 
     @torch.no_grad()
