@@ -151,8 +151,9 @@ targets, dropped, checks = [], {}, {}
 for target in configs.ALIGN_TARGETS:
     cfg_t = configs.apply_overrides(base, {"align.target": target})
     try:
-        prior = flowprior.load_flow_prior(cfg_t, progress=False, train_if_missing=tier != "paper")
-    except flowprior.TargetUnavailable as e:
+        prior = (flowprior.load_flow_prior(cfg_t) if tier == "paper" else
+                 train.targets.ensure_flow_prior(cfg_t, progress=False))
+    except train.targets.TargetUnavailable as e:
         dropped[target] = str(e)
         print(f"{target}: row dropped. {e}")
         continue

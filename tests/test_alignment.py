@@ -12,7 +12,8 @@ import torch
 
 from tvclab import configs, data, train
 from tvclab.fit import build_optimizer
-from tvclab.flowprior import TargetUnavailable, flow_check, load_flow_prior, prior_dir, raw_features
+from tvclab.flowprior import TargetUnavailable, flow_check, load_flow_prior, prior_dir
+from tvclab.train.targets import ensure_flow_prior, raw_features
 from tvclab.io import read_jsonl
 from tvclab.objectives.alignment import FlowAlignment
 from tvclab.train.stage1 import Stage1Model
@@ -31,6 +32,8 @@ def _cfg(name="ae_aligned", **over):
 
 
 def _model(cfg):
+    if cfg.align.weight:
+        ensure_flow_prior(cfg, progress=False)  # what a stage-1 run does before it builds its model
     torch.manual_seed(cfg.seed)
     return Stage1Model(cfg, data.channels(cfg.data.dataset))
 
@@ -104,9 +107,11 @@ def test_weight_zero_reproduces_the_ae_run(runs):
 
 def test_flow_prior_is_cached_and_checked(runs):
     cfg = _cfg()
-    first = load_flow_prior(cfg, progress=False)
+    with pytest.raises(FileNotFoundError, match="ensure_flow_prior"):
+        load_flow_prior(cfg)  # reading never trains; the message says what does
+    first = ensure_flow_prior(cfg, progress=False)
     assert (prior_dir(cfg) / "flow.pt").exists()
-    again = load_flow_prior(cfg, train_if_missing=False)
+    again = load_flow_prior(cfg)
     assert all(torch.equal(p, q) for p, q in zip(first.velocity.state_dict().values(),
                                                   again.velocity.state_dict().values()))
     assert first.samples.shape == (cfg.align.flow.target_samples, cfg.quantizer.code_dim)

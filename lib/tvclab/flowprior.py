@@ -1,6 +1,7 @@
-"""The flow prior of paper F on target features (§4.2, §5.2, App. C.2): the target distribution, its fixed
-projection to the latent width, the frozen flow trained on it by flow matching, cached in a run directory, and the
-check that the flow learned its target.
+"""The flow prior of paper F on target features (§4.2, §5.2, App. C.2): the fixed projection of the target
+features to the latent width, the frozen flow trained on them by flow matching, cached in a run directory, and the
+check that the flow learned its target. The features themselves are read from runs and data by
+``tvclab.train.targets``, which trains the prior here when it is missing.
 
 Targets (``align.target``, F §5.2's four kinds, at suite scale):
 
@@ -20,7 +21,7 @@ that distribution (F eq. 5).
 
 One flow per (target, projection, latent width, flow settings, source run) and tier, trained with seed 0: the
 target is one fixed distribution, shared by every aligned run and seed. It is trained in one go (a killed training
-restarts it; 3000 steps take seconds at the cpu tier) and written atomically with its target samples, which also
+restarts it; 3000 steps take about a minute at the cpu tier) and written atomically with its target samples, which also
 back the kNN index of the NLL proxy (F §5.2).
 """
 from __future__ import annotations
@@ -35,7 +36,6 @@ import torch
 from tvclab import configs, paths, streams
 from tvclab.flow import ODESolver, VelocityMLP, frozen
 from tvclab.io import atomic_torch_save
-from tvclab.locks import dir_lock
 from tvclab.projections import FixedProjection, make_projection
 
 SOURCE_RUNS = {"low_level": "ae_kl", "discrete": "baseline_1d"}  # the run a target is read from (seed 0)
@@ -53,60 +53,6 @@ def source_config(cfg: configs.Config) -> configs.Config | None:
         return None
     src = configs.get(name, cfg.tier)
     return configs.apply_overrides(src, {"data.dataset": cfg.data.dataset, "data.image_size": cfg.data.image_size})
-
-
-def _source_dir(cfg: configs.Config) -> Path:
-    from tvclab.train import StageMissingError, artifacts, command, default_run_dir
-
-    src = source_config(cfg)
-    d = default_run_dir(src)
-    if not artifacts.is_done(d):
-        raise StageMissingError(f"the {cfg.align.target} target of paper F is read from the finished {src.name} run "
-                                f"at {d}, which is not there; train it first: {command('stage1', src, d)}")
-    return d
-
-
-def semantic_classifier(cfg: configs.Config):
-    """The semantic target's feature extractor: the tier's FD-clf classifier (``evaluation.tier_setup``) trained
-    with seed 1 instead of 0, so the alignment target is not the metric's own feature space."""
-    import dataclasses
-
-    from tvclab.classifier import ClassifierConfig, load_classifier
-    from tvclab.evaluation import tier_setup
-
-    base = tier_setup(cfg.tier, 0, 1, cfg.data.dataset).classifier or ClassifierConfig(dataset=cfg.data.dataset)
-    return load_classifier(cfg.data.dataset, config=dataclasses.replace(base, seed=1))
-
-
-def raw_features(cfg: configs.Config, split: str, n: int) -> torch.Tensor:
-    """``n`` target feature vectors [n, D] of ``split`` (rows drawn by the "align_target" stream)."""
-    target = cfg.align.target
-    g = streams.generator(0, "align_target", ("train", "val").index(split) if split in ("train", "val") else 2)
-    if target == "textual":
-        raise TargetUnavailable(
-            "paper F's textual target needs an embedding table that loads offline (F: Qwen's 896-dim input "
-            "embeddings); no registry package installed here ships one, and models cannot be downloaded at run "
-            "time. Use align.target=semantic, low_level or discrete.")
-    if target == "semantic":
-        clf = semantic_classifier(cfg)
-        from tvclab.train.stage1 import first_images, load_data
-
-        ds = load_data(cfg, split)
-        images = first_images(ds, len(ds))
-        idx = torch.randperm(len(images), generator=g)[:n] if n < len(images) else torch.arange(len(images))
-        with torch.no_grad():
-            return torch.cat([clf.features(images[idx[i : i + 1000]]) for i in range(0, len(idx), 1000)])
-    from tvclab.train import encode_dataset, load_tokenizer
-
-    run = _source_dir(cfg)
-    enc = encode_dataset(run, split)
-    if target == "low_level":
-        latents = enc["latents"].flatten(0, 1)
-        return latents[torch.randint(len(latents), (n,), generator=g)]
-    with torch.no_grad():
-        codes = load_tokenizer(run).quantizer.codes().detach()  # the (L2-normalised) code vectors [K, code_dim]
-    ids = enc["tokens"].flatten()
-    return codes[ids[torch.randint(len(ids), (n,), generator=g)]]  # drawn with the frequencies of use
 
 
 @dataclass
@@ -159,34 +105,31 @@ def _build(cfg: configs.Config) -> VelocityMLP:
         return VelocityMLP(cfg.quantizer.code_dim, f.width, f.blocks)
 
 
-def load_flow_prior(cfg: configs.Config, device="cpu", train_if_missing: bool = True,
-                    progress: bool = True) -> FlowPrior:
-    """The flow prior of ``cfg.align``: read from its run directory, or trained there first (one writer at a
-    time: another process asking for it waits, then reads it)."""
-    directory = prior_dir(cfg)
-    path = directory / "flow.pt"
+def load_flow_prior(cfg: configs.Config, device="cpu") -> FlowPrior:
+    """The trained flow prior of ``cfg.align`` from its run directory (``tvclab.train.targets.ensure_flow_prior``
+    trains it there first; a stage-1 run of an aligned config does so itself)."""
+    path = prior_dir(cfg) / "flow.pt"
     if not path.exists():
-        if not train_if_missing:
-            raise FileNotFoundError(f"no flow prior at {path}; it is trained by the first aligned stage-1 run "
-                                    f"(python -m tvclab.train stage1 --config ae_aligned ...)")
-        with dir_lock(directory, what="flow prior"):
-            if not path.exists():
-                _train(cfg, path, progress)
+        raise FileNotFoundError(f"no flow prior at {path}; it is trained by the first aligned stage-1 run "
+                                f"(python -m tvclab.train stage1 --config {cfg.name} --tier {cfg.tier} "
+                                f"--set align.target={cfg.align.target} ...) or by "
+                                "tvclab.train.targets.ensure_flow_prior(cfg)")
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = _build(cfg)
     model.load_state_dict(state["velocity"])
     model.eval().requires_grad_(False)
     proj = FixedProjection(state["projection"]["matrix"], state["projection"]["offset"], kind=state["kind"])
     return FlowPrior(model, proj, float(state["scale"]), state["samples"], state["held_out"],
-                     state["losses"].tolist(), directory).to(device)
+                     state["losses"].tolist(), path.parent).to(device)
 
 
-def _train(cfg: configs.Config, path: Path, progress: bool) -> None:
+def train_flow_prior(cfg: configs.Config, raw: torch.Tensor, held: torch.Tensor, progress: bool = True) -> Path:
+    """Project the target features ``raw`` [N, D] (and the held-out ``held`` [M, D]) to the latent width, divide
+    by their standard deviation, train the flow on them (App. C.2) and write it atomically; returns the file."""
     from tvclab.toyflows import train_flow
 
     f, d = cfg.align.flow, cfg.quantizer.code_dim
-    raw = raw_features(cfg, "train", f.target_samples).float()
-    held = raw_features(cfg, "val", HELD_OUT).float()
+    raw, held = raw.float(), held.float()
     if raw.shape[1] == d:
         proj = FixedProjection(torch.eye(d), kind="identity")  # F: a projection only where the widths differ
     else:
@@ -199,10 +142,12 @@ def _train(cfg: configs.Config, path: Path, progress: bool) -> None:
     g_batch, g_noise = streams.generator(0, "prior_flow", 1), streams.generator(0, "prior_flow", 2)
     losses = train_flow(model, lambda b: samples[torch.randint(len(samples), (b,), generator=g_batch)], f.steps,
                         generator=g_noise, progress=progress, optim=flow_optim(f), ema=f.ema)
+    path = prior_dir(cfg) / "flow.pt"
     atomic_torch_save(path, {"velocity": model.state_dict(), "kind": proj.kind,
                              "projection": {"matrix": proj.matrix, "offset": proj.offset}, "scale": scale,
                              "samples": samples, "held_out": held, "losses": torch.tensor(losses),
                              "key": json.dumps(prior_key(cfg), sort_keys=True, default=str)})
+    return path
 
 
 @torch.no_grad()

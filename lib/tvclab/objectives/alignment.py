@@ -2,7 +2,8 @@
 
 Each token latent z_i in R^d (``quantizer.kind = "none"``) is one point y of eq. 5: the objective adds
 ``align.weight * alignment_loss(flow, z.flatten(0, 1))`` with each latent repeated ``align.n_t`` times (authors'
-code: 4). The flow is the frozen prior of ``tvclab.flowprior`` (trained on the target features first, then
+code: 4). The flow is the frozen prior of ``tvclab.flowprior`` (trained on the target features first, by
+``tvclab.train.targets``, then
 ``requires_grad_(False)``): the gradient reaches the encoder through the target (y - x0) and through x_t, the flow
 gets none, as the WGF target prior of paper W gets none.
 
@@ -37,9 +38,9 @@ class FlowAlignment(Objective):
 
     def __init__(self, cfg: Config, tok):
         super().__init__(cfg, tok)
-        from tvclab.flowprior import load_flow_prior  # (it reads runs through tvclab.train, which imports this)
+        from tvclab.flowprior import load_flow_prior
 
-        prior = load_flow_prior(cfg)
+        prior = load_flow_prior(cfg)  # trained before stage 1 builds its model (tvclab.train.targets)
         self.flow = prior.velocity.requires_grad_(False)   # frozen: the optimiser never sees it
         self.projection = prior.projection                  # buffers only, kept with the run's state
         self.targets = prior.samples                        # CPU, not a buffer: DDP need not broadcast it
