@@ -15,6 +15,7 @@ from tvclab.fit import build_optimizer
 from tvclab.flowprior import TargetUnavailable, flow_check, load_flow_prior, prior_dir
 from tvclab.train.targets import ensure_flow_prior, raw_features
 from tvclab.io import read_jsonl
+from tvclab.flow import flat_token_draws
 from tvclab.objectives.alignment import FlowAlignment
 from tvclab.train.stage1 import Stage1Model
 
@@ -81,7 +82,7 @@ def test_alignment_term_draws_for_the_global_batch():
     """Rank slices of the global draws, laid out per rank, equal the global layout's rows of those images."""
     x0 = torch.randn(4, 3, 2, 5)  # [B, n_t, n, d]
     t = torch.rand(4, 3, 2)
-    gx, gt = FlowAlignment.layout(x0, t)
+    gx, gt = flat_token_draws(x0, t)
     assert gx.shape == (3 * 4 * 2, 5) and gt.shape == (3 * 4 * 2,)
     # row k * (B n) + i is draw k of token latent i (i = image * n + token), as alignment_loss repeats them
     assert torch.equal(gx[1 * 8 + 2 * 2 + 1], x0[2, 1, 1]) and torch.equal(gt[2 * 8 + 3 * 2 + 0], t[3, 2, 0])

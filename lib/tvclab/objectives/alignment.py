@@ -21,7 +21,7 @@ import math
 import torch
 
 from tvclab.configs import Config
-from tvclab.flow import alignment_loss
+from tvclab.flow import alignment_loss, flat_token_draws, token_path_noise
 
 from .base import Objective, register
 
@@ -48,19 +48,12 @@ class FlowAlignment(Objective):
         self._index = None
 
     def draw(self, batch: int, step: int) -> dict[str, torch.Tensor]:
-        g = self.stream("align", step)
-        n_t = self.cfg.align.n_t
-        return {"x0": torch.randn(batch, n_t, self.n_tokens, self.dim, generator=g),
-                "t": torch.rand(batch, n_t, self.n_tokens, generator=g)}
-
-    @staticmethod
-    def layout(x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-image draws [b, n_t, n, d], [b, n_t, n] -> ``alignment_loss``'s rows k * (b n) + i."""
-        return x0.transpose(0, 1).flatten(0, 2), t.transpose(0, 1).flatten()
+        x0, t = token_path_noise(batch, self.cfg.align.n_t, self.n_tokens, self.dim, self.stream("align", step))
+        return {"x0": x0, "t": t}
 
     def forward(self, x, enc, rnd, tok):
         y = enc.visual.z.flatten(0, 1)                      # token-level (F §5.2): [b n, d]
-        x0, t = self.layout(rnd["x0"].to(y.dtype), rnd["t"].to(y.dtype))
+        x0, t = flat_token_draws(rnd["x0"].to(y.dtype), rnd["t"].to(y.dtype))
         loss = alignment_loss(self.flow, y, n_t=self.cfg.align.n_t, x0=x0, t=t)
         return {"align": loss.detach(), "loss": self.cfg.align.weight * loss}
 
