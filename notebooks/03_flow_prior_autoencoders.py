@@ -251,7 +251,8 @@ results["fig4"] = {"curves": curves, "correlations": corr}
 
 # %%
 def test_latents(run) -> torch.Tensor:
-    return train.encode_dataset(run.stage1, "test")["latents"].flatten(0, 1)[:N_LAT]
+    n_images = -(-N_LAT // run.config.tokenizer.n_tokens)  # the first images holding N_LAT token latents
+    return train.encode_dataset(run.stage1, "test", limit=n_images)["latents"].flatten(0, 1)[:N_LAT]
 
 
 knn_before_after = {}

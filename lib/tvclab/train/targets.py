@@ -81,13 +81,13 @@ def raw_features(cfg: configs.Config, split: str, n: int) -> torch.Tensor:
         with torch.no_grad():
             return torch.cat([clf.features(images[idx[i : i + 1000]]) for i in range(0, len(idx), 1000)])
     run = _source_dir(cfg)
-    enc = encode_dataset(run, split)
+    total = len(load_data(cfg, split))
+    images = torch.randperm(total, generator=g)[: min(total, n)]  # enough images for n token draws
+    enc = encode_dataset(run, split, only=images)
     if target == "low_level":
-        latents = enc["latents"].flatten(0, 1)
+        latents = enc["latents"][enc["encoded"]].flatten(0, 1)
         return latents[torch.randint(len(latents), (n,), generator=g)]
     with torch.no_grad():
         codes = load_tokenizer(run).quantizer.codes().detach()  # the (L2-normalised) code vectors [K, code_dim]
-    ids = enc["tokens"].flatten()
+    ids = enc["tokens"][enc["encoded"]].flatten()
     return codes[ids[torch.randint(len(ids), (n,), generator=g)]]  # drawn with the frequencies of use
-
-
