@@ -229,8 +229,8 @@ for a, t in zip(ax[0], targets):
     b.plot(c["steps"], c["knn_nll"], "s--", c="C3", ms=3, label="kNN NLL")
     b.set_ylabel(r"$d \log r_k$ (val)", color="C3")
     r0 = corr[t][0]
-    a.text(0.98, 0.95, f"Pearson {r0['pearson']:.2f}\nSpearman {r0['spearman']:.2f}", transform=a.transAxes,
-           ha="right", va="top", fontsize=8)
+    a.text(0.02, 0.03, f"Pearson {r0['pearson']:.2f}, Spearman {r0['spearman']:.2f}", transform=a.transAxes,
+           ha="left", va="bottom", fontsize=8, bbox=dict(facecolor="white", alpha=0.8, lw=0))
 fig.suptitle(f"F Fig. 4 at the {tier} tier: alignment loss vs kNN NLL proxy (seed {SEEDS[0]}, {N_LAT} latents)")
 fig.tight_layout()
 save_figure(fig, out_dir, "fig4_alignment_curves")
