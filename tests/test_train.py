@@ -39,7 +39,7 @@ def _cli(args, tmp_path, **kw):
 
 def test_configs_exist_for_every_name_and_tier():
     assert set(configs.NAMES) == {"baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "wartok",
-                                  "baseline_2d", "prologue", "prologue_post"}
+                                  "baseline_2d", "prologue", "prologue_post", "ae", "ae_kl", "ae_aligned"}
     for name in configs.NAMES:
         for tier in configs.TIERS:
             cfg = configs.get(name, tier)

@@ -102,6 +102,12 @@ class DataClassifier(nn.Module):
         return self.head(self.features(x))
 
 
+def tier_classifier(tier: str, dataset: str = "fashion_mnist") -> ClassifierConfig:
+    """The FD-clf classifier of a tier: at ``smoke`` a 30-step one stands in (its numbers mean nothing), else the
+    data set's standard one."""
+    return ClassifierConfig(dataset=dataset, steps=30) if tier == "smoke" else ClassifierConfig(dataset=dataset)
+
+
 def checkpoint_path(config: ClassifierConfig) -> Path:
     return paths.cache_root() / "classifier" / f"{config.dataset}-{config.hash()}.pt"
 

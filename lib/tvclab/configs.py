@@ -16,9 +16,12 @@ decoder         deterministic or flow-matching decoder, tail dropout, tied times
 reconstruction  the reconstruction loss weights l1 / l2 / LPIPS (W F.1)
 wgf             WGF-DPD: weight, prob-STE temperature, proxy and fixed target AR (W §4.5-4.7, Alg. 1, F.1)
 prologue        paper P's prologue tokens and their joint AR (P §2)
+align           paper F's alignment of continuous latents to a frozen flow prior: weight, target, projection, the
+                flow prior's shape and training (F §4, §5.2, App. C.2)
 optim           the stage-1 optimiser and loop cadence (``OptimConfig``, the one every stage uses)
 evaluation      stage-1 evaluation sets and snapshots
-stage2          the AR prior on frozen tokens: its ``ar`` shape and its own ``optim`` (W §2.2; P App. E)
+stage2          the AR prior on frozen tokens: its ``ar`` shape, the flow head for continuous tokens (F App. C.4)
+                and its own ``optim`` (W §2.2; P App. E)
 sample          the sampler of the trained AR (``python -m tvclab.train sample``)
 posttrain       paper V's GRPO post-training of the stage-2 AR: group, clips, CE / KL weights, contextual noise,
                 reward weights and its own ``optim`` (SPEC "Values the paper texts lost")
@@ -142,6 +145,47 @@ class PrologueConfig:
 
 
 @dataclass
+class FlowPriorConfig:
+    """The frozen flow prior trained by flow matching on (projected) target features (paper F §4.2, App. C.2,
+    Table 3); a ``VelocityMLP`` with AdaLN. Defaults are the cpu tier."""
+    width: int = 256              # F App. C.2: 1024 hidden units (authors' code: flow_width 1024)
+    blocks: int = 3               # F App. C.2: 6 layers (authors' code: flow_depth 6)
+    steps: int = 3000             # F §5.2: 1M steps
+    batch_size: int = 256         # F Table 3: 256
+    lr: float = 1e-3              # authors' code (flowhead.yaml): 1e-4; cpu tier 1e-3 (3000 steps, not 1M)
+    warmup_steps: int = 100       # F Table 3: 2.5k
+    beta2: float = 0.95           # F Table 3: AdamW betas (0.9, 0.95)
+    weight_decay: float = 0.02    # F Table 3: 0.02
+    grad_clip: float = 1.0        # F Table 3: max grad norm 1.0
+    ema: float = 0.999            # F Table 3: EMA 0.9999 (cpu tier 0.999: 3000 steps); 0: off
+    target_samples: int = 20000   # target feature vectors drawn for the flow and the kNN index
+
+
+@dataclass
+class AlignConfig:
+    """Paper F §4, §5.2: token-level alignment of continuous latents to a frozen flow prior (eq. 5)."""
+    weight: float = 0.0           # 0: off; F §5.2: 0.01 (authors' code: w-1e2)
+    target: str = "semantic"      # "low_level" (the ae_kl run's latents) | "semantic" (the FD-clf classifier's
+                                  # seed-1 twin, penultimate features) | "discrete" (baseline_1d's code vectors,
+                                  # weighted by use) | "textual" (an embedding table, when a package ships one)
+    projection: str = "random"    # F §4.2 / Table 2(a): "random" (default) | "avgpool" | "pca"
+    n_t: int = 4                  # draws of (x0, t) per latent (authors' code: flow_mul 4)
+    knn_k: int = 5                # k of the kNN NLL proxy d log r_k (F §5.2)
+    eval_latents: int = 10000     # held-out token latents whose kNN NLL is logged (F §5.2: 10k)
+    flow: FlowPriorConfig = field(default_factory=FlowPriorConfig)
+
+
+@dataclass
+class FlowHeadConfig:
+    """The per-token flow head of the continuous generator (paper F App. C.4: MAR-B with a flow head of 6 x 1024
+    AdaLN layers, Euler 100 steps); a ``VelocityMLP`` conditioned on the causal transformer's output."""
+    width: int = 256              # F App. C.4: 1024
+    blocks: int = 3               # F App. C.4: 6
+    sample_steps: int = 25        # F App. C.4: Euler, 100 steps
+    n_t: int = 4                  # (x0, t) draws per token in training (MAR's diffusion batch multiplier: 4)
+
+
+@dataclass
 class OptimConfig:
     """One optimiser and loop cadence, used by every stage and by every other loop of the suite."""
     steps: int = 400              # cpu tier: 400 steps (0.9 epoch): notebook 02's 20 runs with seeds fit its budget
@@ -175,6 +219,7 @@ class Stage2Config:
     ar: ARConfig = field(default_factory=ARConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
         steps=300, warmup_steps=50, log_every=25, eval_every=100, ckpt_every=300))
+    flow_head: FlowHeadConfig = field(default_factory=FlowHeadConfig)  # continuous tokens only (paper F)
     class_cond: bool = False      # W CIFAR-10: unconditional; P ImageNet: class-conditional
     label_drop: float = 0.1       # CFG label dropout (P App. E; authors' W AR config)
     train_images: int = 0         # 0: the whole training rest
@@ -286,6 +331,12 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
     PrologueConfig: {"n": off("0: no prologue"), "codebook_size": Range(2), "code_dim": off("0: quantizer.code_dim"),
                      "tau": RATE, "ar_weight": WEIGHT, "visual_dropout": PROBABILITY, "ar_beta1": BETA,
                      "ar_beta2": BETA, "ar_weight_decay": WEIGHT},
+    FlowPriorConfig: {"width": COUNT, "blocks": COUNT, "steps": COUNT, "batch_size": COUNT, "lr": RATE,
+                      "warmup_steps": off("0: none"), "beta2": BETA, "weight_decay": WEIGHT,
+                      "grad_clip": Range(0, note="0: off"), "ema": Range(0, 1, hi_open=True, note="0: off"),
+                      "target_samples": Range(2)},
+    AlignConfig: {"weight": Range(0, note="0: off"), "n_t": COUNT, "knn_k": COUNT, "eval_latents": COUNT},
+    FlowHeadConfig: {"width": COUNT, "blocks": COUNT, "sample_steps": COUNT, "n_t": COUNT},
     OptimConfig: {"steps": COUNT, "batch_size": COUNT, "lr": RATE, "lr_min": WEIGHT, "warmup_steps": off("0: none"),
                   "beta1": BETA, "beta2": BETA, "weight_decay": WEIGHT, "grad_clip": Range(0, note="0: off"),
                   "log_every": COUNT, "eval_every": COUNT, "ckpt_every": COUNT},
@@ -337,6 +388,7 @@ class Config:
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     wgf: WGFConfig = field(default_factory=WGFConfig)
     prologue: PrologueConfig = field(default_factory=PrologueConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     stage2: Stage2Config = field(default_factory=Stage2Config)
@@ -400,14 +452,20 @@ class Config:
         need(pr.routing == "prologue" or (pr.n == 0 and q.kind == "vq"),
              "prologue.routing=visual sends the AR loss into the visual tokens (P Fig. 5's baselines): it needs "
              "prologue.n=0 and quantizer.kind=vq")
+        al = self.align
+        need(al.target in ALIGN_TARGETS, f"align.target must be one of {', '.join(ALIGN_TARGETS)}")
+        need(al.projection in ("random", "avgpool", "pca"), "align.projection must be random, avgpool or pca")
+        need(al.weight == 0 or q.kind == "none",
+             "align.weight > 0 aligns continuous latents (paper F): it needs quantizer.kind=none")
         return self
 
 
+ALIGN_TARGETS = ("low_level", "semantic", "discrete", "textual")  # paper F §5.2's four target kinds
 FIELD_RULES[Config] = {"seed": ANY_INT}
 
 IDENTITY = ("name", "tier", "seed")
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "stage1": ("data", "tokenizer", "quantizer", "decoder", "reconstruction", "wgf", "prologue", "optim",
+    "stage1": ("data", "tokenizer", "quantizer", "decoder", "reconstruction", "wgf", "prologue", "align", "optim",
                "evaluation"),
     "stage2": ("stage2",),
     "sample": ("sample",),
@@ -579,6 +637,64 @@ preset("prologue_post", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologu
        cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
        paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
        method={"tokenizer.kind": "2d", "prologue.post": True})
+
+
+def paper_f_imagenet() -> dict:
+    """Paper F, ImageNet 256 (§5.2, App. C.2-C.4, Table 3; authors' code where the text lost values): ViT-L
+    encoder and decoder (~391M each, §5.2), 64 continuous tokens x 32 (patch 16), the flow prior 6 x 1024, a
+    MAR-B-sized causal AR with a 6 x 1024 flow head."""
+    return {
+        "data.dataset": "imagenet", "data.image_size": 256, "tokenizer.patch_size": 16, "tokenizer.kind": "1d",
+        "tokenizer.width": 1024, "tokenizer.enc_depth": 24, "tokenizer.dec_depth": 24, "tokenizer.heads": 16,
+        "tokenizer.mlp_ratio": 4.0, "tokenizer.n_tokens": 64,                            # §5.2: ViT-L, 64 tokens
+        "quantizer.kind": "none", "quantizer.code_dim": 32, "quantizer.restart_every": 0,  # §5.2: 64 x 32
+        "reconstruction.l1_weight": 0.0, "reconstruction.l2_weight": 1.0, "reconstruction.lpips_weight": 1.0,
+        # authors' code (flowae-adv-...-l-64.yaml): 20 epochs at 256, lr 1e-4 cosine, betas (0.9, 0.95), wd 1e-4,
+        # clip 1.0; Table 3: warmup 2.5k
+        "optim.steps": 100_000, "optim.batch_size": 256, "optim.lr": 1e-4, "optim.lr_min": 0.0,
+        "optim.schedule": "cosine", "optim.warmup_steps": 2_500, "optim.beta1": 0.9, "optim.beta2": 0.95,
+        "optim.weight_decay": 1e-4, "optim.grad_clip": 1.0, "optim.log_every": 100, "optim.eval_every": 5_000,
+        "optim.ckpt_every": 5_000, "evaluation.eval_images": 400, "evaluation.code_eval_images": 5_000,
+        "evaluation.test_images": 10_000, "evaluation.snapshot_every": 0,
+        # the flow prior (App. C.2, Table 3; authors' flowhead.yaml: lr 1e-4)
+        "align.flow.width": 1024, "align.flow.blocks": 6, "align.flow.steps": 1_000_000, "align.flow.lr": 1e-4,
+        "align.flow.warmup_steps": 2_500, "align.flow.ema": 0.9999, "align.flow.target_samples": 1_000_000,
+        "align.eval_latents": 10_000,
+        # MAR-B with a flow head (App. C.4; authors' mar script: 400 epochs, batch 64 x 8, blr 1e-4 -> lr 2e-4,
+        # warmup 100 epochs, diffusion batch mul 4, 100 Euler steps); a causal AR of MAR-B's size here
+        "stage2.ar.depth": 24, "stage2.ar.width": 768, "stage2.ar.heads": 12, "stage2.ar.mlp_ratio": 4.0,
+        "stage2.flow_head.width": 1024, "stage2.flow_head.blocks": 6, "stage2.flow_head.sample_steps": 100,
+        "stage2.flow_head.n_t": 4, "stage2.class_cond": True, "stage2.label_drop": 0.1,
+        "stage2.optim.steps": 1_000_000, "stage2.optim.batch_size": 512, "stage2.optim.lr": 2e-4,
+        "stage2.optim.lr_min": 2e-4, "stage2.optim.schedule": "constant", "stage2.optim.warmup_steps": 250_000,
+        "stage2.optim.beta1": 0.9, "stage2.optim.beta2": 0.999, "stage2.optim.log_every": 100,
+        "stage2.optim.eval_every": 50_000, "stage2.optim.ckpt_every": 5_000, "stage2.eval_images": 10_000,
+        "sample.n": 50_000, "sample.batch": 256, "runtime.num_workers": 8,
+    }
+
+
+def f_cpu() -> dict:
+    """Paper F at the cpu tier (ours): the 1D tokenizer of the cpu tier with 8 continuous tokens of 16 dims (16
+    divides the classifier's 128 features for the average-pooling projection, Table 2(a)); a validation row every
+    25 steps, so each Fig. 4 curve has 16 points; no tokenizer snapshots (F has no matched rows)."""
+    return {"quantizer.kind": "none", "quantizer.code_dim": 16, "quantizer.restart_every": 0,
+            "optim.eval_every": 25, "evaluation.snapshots": False}
+
+
+def f_smoke() -> dict:
+    return {**smoke_tier(), **f_cpu(), "optim.eval_every": 2, "quantizer.code_dim": 8, "align.flow.width": 32, "align.flow.blocks": 1,
+            "align.flow.steps": 20, "align.flow.batch_size": 64, "align.flow.warmup_steps": 2,
+            "align.flow.target_samples": 256, "align.eval_latents": 64, "stage2.flow_head.width": 32,
+            "stage2.flow_head.blocks": 1, "stage2.flow_head.sample_steps": 2}
+
+
+# Paper F (§5.2, Table 1): the plain continuous AE, its KL-regularised twin, and the AE aligned to a flow prior
+# (weight 0.01, §5.2; the target by ``align.target``).
+preset("ae", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet)
+preset("ae_kl", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet,
+       method={"quantizer.kl_weight": 1e-4})  # F's KL row; the weight is not stated (ours, SoftVQ-like small)
+preset("ae_aligned", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet,
+       method={"align.weight": 0.01})          # F §5.2: 0.01
 NAMES = tuple(PRESETS)
 
 

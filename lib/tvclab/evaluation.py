@@ -107,14 +107,14 @@ class TierSetup(NamedTuple):
 
 
 def tier_setup(tier: str, seed: int, n_seeds: int, dataset: str = "fashion_mnist") -> TierSetup:
-    from .classifier import ClassifierConfig
+    from .classifier import tier_classifier
     from .configs import TIERS
 
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(TIERS)}")
     smoke = tier == "smoke"
     return TierSetup(tier, smoke, [seed + i for i in range(min(n_seeds, 2) if smoke else n_seeds)],
-                     20 if smoke else BOOTSTRAP, ClassifierConfig(dataset=dataset, steps=30) if smoke else None)
+                     20 if smoke else BOOTSTRAP, tier_classifier(tier, dataset) if smoke else None)
 
 
 # ------------------------------------------------------------------------------------------------ rows x seeds

@@ -103,14 +103,25 @@ def toy_optim(steps: int, lr: float, batch_size: int) -> OptimConfig:
 
 
 def train_flow(model: nn.Module, sample_fn: Callable[[int], torch.Tensor], steps: int, batch_size: int = 256,
-               lr: float = 1e-4, generator: torch.Generator | None = None, progress: bool = True) -> list[float]:
+               lr: float = 1e-4, generator: torch.Generator | None = None, progress: bool = True,
+               optim: OptimConfig | None = None, ema: float = 0.0) -> list[float]:
     """Train ``model`` in place by flow matching (eq. 3) on ``sample_fn(batch_size)`` [batch_size, dim] targets.
 
-    ``fit`` with ``toy_optim`` (App. C.1; the lr is lost from the text, the authors' code uses 1e-4). Noise x0
-    and times t come from ``generator``. Returns the per-step losses. ``fit`` restores the model's train/eval
-    mode and clears its gradients on return.
+    ``fit`` with ``toy_optim`` (App. C.1; the lr is lost from the text, the authors' code uses 1e-4), or with
+    ``optim`` when given (App. C.2's flow prior: AdamW, cosine, weight decay 0.02, clipping 1.0; its ``steps``,
+    ``batch_size`` and ``lr`` then replace the arguments). ``ema`` > 0 keeps an exponential moving average of the
+    weights (App. C.2, Table 3: 0.9999; ``torch.optim.swa_utils``) and loads it into ``model`` at the end. Noise x0
+    and times t come from ``generator``. Returns the per-step losses. ``fit`` restores the model's train/eval mode
+    and clears its gradients on return.
     """
     device = next(model.parameters()).device
+    optim = optim or toy_optim(steps, lr, batch_size)
+    batch_size = optim.batch_size
+    averaged = None
+    if ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
 
     def step_fn(step: int) -> dict[str, torch.Tensor]:
         x1 = sample_fn(batch_size)
@@ -119,7 +130,10 @@ def train_flow(model: nn.Module, sample_fn: Callable[[int], torch.Tensor], steps
                              f"got shape {tuple(x1.shape)}")
         return {"loss": flow_matching_loss(model, x1.to(device), generator=generator)}
 
-    rows = fit(model, step_fn, toy_optim(steps, lr, batch_size), desc="flow matching", progress=progress)
+    after = (lambda done: averaged.update_parameters(model)) if averaged is not None else None
+    rows = fit(model, step_fn, optim, desc="flow matching", progress=progress, after_step=after)
+    if averaged is not None:
+        model.load_state_dict(averaged.module.state_dict())
     return [row["loss"] for row in rows if row["kind"] == "train"]
 
 

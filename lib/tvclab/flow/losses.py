@@ -36,6 +36,21 @@ def _check_draws(fn: str, points: torch.Tensor, x0: torch.Tensor, t: torch.Tenso
                          f"got x0 {tuple(x0.shape)}, t {tuple(t.shape)}")
 
 
+def token_path_noise(batch: int, n_t: int, n: int, d: int, generator: torch.Generator | None = None):
+    """Per-sequence path draws for ``n_t`` copies of each of ``n`` d-dim tokens: x0 ~ N(0, I) [batch, n_t, n, d],
+    then t ~ U(0, 1) [batch, n_t, n], on the CPU from ``generator``. Drawn for a global batch, they can be sliced
+    per rank (``streams.rank_slice``) before ``flat_token_draws``: 1 and N processes see the same numbers."""
+    x0 = torch.randn(batch, n_t, n, d, generator=generator)
+    return x0, torch.rand(batch, n_t, n, generator=generator)
+
+
+def flat_token_draws(x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sequence draws [B, n_t, n, d] / [B, n_t, n] in the layout of ``alignment_loss`` over the flattened
+    tokens [B n, d] repeated n_t times: x0 [n_t B n, d], t [n_t B n] (row k B n + b n + i: copy k of token i of
+    sequence b)."""
+    return x0.transpose(0, 1).flatten(0, 2), t.transpose(0, 1).flatten()
+
+
 def flow_matching_loss(model: nn.Module, x1: torch.Tensor, x0: torch.Tensor | None = None,
                        t: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Rectified-flow matching loss (paper F eq. 3), per-coordinate mean: regress x1 - x0 at x_t on ``PATH``.

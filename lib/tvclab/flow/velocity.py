@@ -46,15 +46,22 @@ class VelocityMLP(nn.Module):
     """The toy flow of paper F App. C.1: an MLP with AdaLN time modulation, ``dim`` in and out channels, hidden
     width 512 and 4 residual blocks by default. SiLU activations (authors' code). ``forward(x [B, dim], t)``
     returns the velocity [B, dim]; t in [0, 1] (a scalar or [B]), t = 1 is data.
+
+    ``cond_dim`` > 0: a conditional field ``forward(x, t, cond [B, cond_dim])``, the condition added to the time
+    embedding through ``Linear(cond_dim, width)`` before every AdaLN modulation (the per-token flow head of paper F
+    App. C.4, MAR's head: c = time(t) + W cond). With ``cond_dim`` = 0 there is no such layer (same parameters).
     """
 
-    def __init__(self, dim: int, width: int = 512, blocks: int = 4):
+    def __init__(self, dim: int, width: int = 512, blocks: int = 4, cond_dim: int = 0):
         super().__init__()
-        if dim < 1 or width < 1 or blocks < 0:
-            raise ValueError(f"VelocityMLP: need dim >= 1, width >= 1, blocks >= 0; got {dim}, {width}, {blocks}")
-        self.dim, self.width = dim, width
+        if dim < 1 or width < 1 or blocks < 0 or cond_dim < 0:
+            raise ValueError(f"VelocityMLP: need dim >= 1, width >= 1, blocks >= 0, cond_dim >= 0; got {dim}, "
+                             f"{width}, {blocks}, {cond_dim}")
+        self.dim, self.width, self.cond_dim = dim, width, cond_dim
         self.input = nn.Linear(dim, width)
         self.time = TimestepEmbedding(width)
+        if cond_dim:
+            self.cond = nn.Linear(cond_dim, width)
         self.blocks = nn.ModuleList(AdaLNBlock(width) for _ in range(blocks))
         self.final_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.final_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
@@ -63,7 +70,7 @@ class VelocityMLP(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor | float, cond: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.dim:
             raise ValueError(f"VelocityMLP: x must be [B, {self.dim}], got shape {tuple(x.shape)}")
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
@@ -72,6 +79,14 @@ class VelocityMLP(nn.Module):
         if t.shape != (x.shape[0],):
             raise ValueError(f"VelocityMLP: t must be a scalar or [B] = [{x.shape[0]}], got shape {tuple(t.shape)}")
         c = self.time(t)
+        if self.cond_dim:
+            if cond is None or cond.shape != (x.shape[0], self.cond_dim):
+                got = None if cond is None else tuple(cond.shape)
+                raise ValueError(f"VelocityMLP: this field is conditional (cond_dim={self.cond_dim}); pass cond "
+                                 f"[B, {self.cond_dim}] = [{x.shape[0]}, {self.cond_dim}], got {got}")
+            c = c + self.cond(cond)
+        elif cond is not None:
+            raise ValueError("VelocityMLP: cond was given to an unconditional field; build it with cond_dim > 0")
         h = self.input(x)
         for block in self.blocks:
             h = block(h, c)

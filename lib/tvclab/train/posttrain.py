@@ -169,6 +169,10 @@ def train(ctx: RunContext) -> dict:
     if cfg.prologue.n:
         raise configs.ConfigError(f"posttrain: {cfg.name} has prologue tokens (prologue.n={cfg.prologue.n}); "
                                   "post-training covers visual-only priors (baseline_1d, baseline_2d, wartok) so far")
+    if cfg.quantizer.kind == "none":
+        raise configs.ConfigError(f"posttrain: {cfg.name} has continuous tokens (quantizer.kind='none', a flow-head "
+                                  "prior); post-training draws token ids from the AR's logits: use a VQ tokenizer "
+                                  "(quantizer.kind=vq)")
     d = ctx.dist
     pc, dev = cfg.posttrain, d.device
     src = stage2_source(ctx)

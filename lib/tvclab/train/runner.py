@@ -216,9 +216,9 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
 
 
 def _register_builtin() -> None:
-    from . import posttrain, sample, stage1, stage2
+    from . import posttrain, sample, stage2, targets
 
-    register_stage("stage1", Stage(stage1.train, "stage1"))
+    register_stage("stage1", Stage(targets.train_stage1, "stage1"))  # paper F: the flow prior, then stage 1
     register_stage("stage2", Stage(stage2.train, "stage2", parent="stage1", subdir=stage2_subdir))
     register_stage("sample", Stage(sample.run_stage, "sample", parent="stage2", subdir=stage2_subdir,
                                    marker=lambda cfg: artifacts.samples_marker("", cfg.sample.n).name, writes_config=False))

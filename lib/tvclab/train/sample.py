@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from tvclab.io import atomic_torch_save, atomic_write_json
 from tvclab import timing
+from tvclab.models import FlowARPrior
 
 from . import distributed
 from . import artifacts
@@ -46,6 +47,10 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
     ``temperature`` and ``cfg_scale`` may give one value per segment (prologue, visual: paper P Tab. A5).
     ``prefix`` [n, m]: the first m ids of every sequence, held fixed (in the AR's vocabulary; e.g. the prologue ids
     of real images, paper P Fig. 1: prologue fixed, visual tokens resampled).
+
+    A continuous tokenizer's prior (``FlowARPrior``, paper F App. C.4) draws latents with
+    ``stage2.flow_head.sample_steps`` Euler steps per token (``temperature``: the std of its noise; no ``top_k``
+    or ``prefix``); "tokens" then holds the latents [n, L, d] (float).
     """
     s2 = _stage2_dir(Path(run_dir))
     ar, cfg = load_prior(s2, device, step)
@@ -55,6 +60,10 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
     top_k = sc.top_k if top_k is None else top_k
     cfg_scale = sc.cfg if cfg_scale is None else cfg_scale
     batch = batch or sc.batch
+    flow = isinstance(ar, FlowARPrior)
+    if flow and (top_k or prefix is not None):
+        raise ValueError("a continuous-token prior (FlowARPrior, quantizer.kind='none') has no top_k and no prefix; "
+                         "sample it with top_k=0 and prefix=None")
     if prefix is not None and (prefix.dim() != 2 or len(prefix) < n or prefix.shape[1] > ar.n_tokens):
         raise ValueError(f"prefix must be [n >= {n}, m <= {ar.n_tokens}] ids, got {tuple(prefix.shape)}")
     if ar.num_classes and labels is None:
@@ -65,16 +74,22 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
     for c in tqdm(todo, desc="sample", disable=not progress, mininterval=2.0, dynamic_ncols=True):
         lo, hi = c * batch, min(n, (c + 1) * batch)
         y = labels[lo:hi].to(device) if labels is not None else None
-        seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
-                        generator=generator(seed, "sample_tokens", c),
-                        prefix=None if prefix is None else prefix[lo:hi])
-        visual = seq[:, cfg.prologue.n :] - (cfg.prologue.codebook_size if cfg.prologue.n else 0)
-        imgs[c] = tok.decode(tok.indices_to_z(visual), steps=cfg.decoder.fm_steps,
-                             generator=generator(seed, "sample_decode", c)).cpu()
+        if flow:  # paper F App. C.4: latents token by token, each by Euler steps of the flow head
+            seq = ar.sample(hi - lo, labels=y, cfg_scale=cfg_scale, steps=cfg.stage2.flow_head.sample_steps,
+                            generator=generator(seed, "sample_tokens", c), temperature=temperature)
+            z = seq
+        else:
+            seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
+                            generator=generator(seed, "sample_tokens", c),
+                            prefix=None if prefix is None else prefix[lo:hi])
+            visual = seq[:, cfg.prologue.n :] - (cfg.prologue.codebook_size if cfg.prologue.n else 0)
+            z = tok.indices_to_z(visual)
+        imgs[c] = tok.decode(z, steps=cfg.decoder.fm_steps, generator=generator(seed, "sample_decode", c)).cpu()
         toks[c] = seq.cpu()
     order = sorted(imgs)
     return {"images": torch.cat([imgs[c] for c in order]) if order else torch.empty(0),
-            "tokens": torch.cat([toks[c] for c in order]) if order else torch.empty(0, dtype=torch.long),
+            "tokens": torch.cat([toks[c] for c in order]) if order else
+            torch.empty(0, dtype=torch.float32 if flow else torch.long),
             "labels": None if labels is None else labels[: n].clone(), "chunks": order}
 
 

@@ -313,9 +313,14 @@ def encode_dataset(run_dir: str | Path, split: str = "train", device="cpu", batc
     cached in the run directory (``artifacts.tokens``), written under the run directory's lock (a run still
     training holds it: its tokens are encoded once it has finished).
 
+    A continuous tokenizer (``quantizer.kind="none"``, paper F) gives {"latents" [N, n, code_dim] float32,
+    "labels" [N]} instead: the deterministic latents ``enc.visual.z`` of the tokenizer in eval mode (the Gaussian
+    means of a KL tokenizer).
+
     ``only`` (data-set indices): encode just those images, e.g. the ones a stage-2 run of S steps will read
-    (``fit.used_indices``); the other rows of "tokens" (and "prologue") are -1, so reading one fails loudly, and
-    "encoded" [N] marks the rows that hold tokens. Cached under a name carrying the indices' hash."""
+    (``fit.used_indices``); the other rows of "tokens" (and "prologue") are -1 and those of "latents" NaN, so
+    reading one fails loudly, and "encoded" [N] marks the rows that hold tokens. Cached under a name carrying the
+    indices' hash."""
     run_dir = Path(run_dir)
     cache = artifacts.tokens(run_dir, split, step, limit, subset=None if only is None else _index_hash(only))
     if cache.exists():
@@ -336,26 +341,27 @@ def _index_hash(idx: torch.Tensor) -> str:
 def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: int | None, limit: int,
             only: torch.Tensor | None = None) -> dict:
     cfg = run_config(run_dir)
-    tok = load_tokenizer(run_dir, device, step)
-    if not tok.discrete:
-        raise ValueError(f"{run_dir} has a continuous tokenizer (quantizer.kind='none'): there are no token ids to encode")
+    tok = load_tokenizer(run_dir, device, step)  # eval mode: a KL tokenizer's latents are its means
     ds = load_data(cfg, split)
     total = min(limit, len(ds)) if limit else len(ds)
     order = torch.arange(total) if only is None else torch.unique(only.to(torch.int64))
     if len(order) and (order[0] < 0 or order[-1] >= total):
         raise ValueError(f"encode_dataset: indices outside the {total} images of {split}")
     images_all = ds.tensors(total) if hasattr(ds, "tensors") else None
-    toks = torch.full((total, tok.n_tokens), -1, dtype=torch.long)
+    if tok.discrete:
+        toks = torch.full((total, tok.n_tokens), -1, dtype=torch.long)
+    else:  # paper F: continuous latents; NaN rows are not encoded
+        toks = torch.full((total, tok.n_tokens, tok.code_dim), float("nan"), dtype=torch.float32)
     pros = torch.full((total, tok.n_prologue), -1, dtype=torch.long) if tok.n_prologue else None
     labels = dataset_labels(ds, total)  # of every image, also with ``only``, so the token set keeps its data order
     for i in tqdm(range(0, len(order), batch), desc=f"encode {split}", mininterval=2.0, dynamic_ncols=True):
         idx = order[i : i + batch]
         x = images_all[0][idx] if images_all is not None else images_at(ds, idx)
         enc = tok.encode(x.to(device))
-        toks[idx] = enc.visual.index.cpu()
+        toks[idx] = enc.visual.index.cpu() if tok.discrete else enc.visual.z.float().cpu()
         if pros is not None:
             pros[idx] = enc.prologue.index.cpu()
-    out = {"tokens": toks, "labels": labels}
+    out = {"tokens" if tok.discrete else "latents": toks, "labels": labels}
     if pros is not None:
         out["prologue"] = pros
     if only is not None:

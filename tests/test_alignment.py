@@ -1,0 +1,209 @@
+"""Paper F's alignment objective in stage 1 (§4, eq. 5, §5.2) and its flow prior on target features (App. C.2)."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tvclab import configs, data, train
+from tvclab.fit import build_optimizer
+from tvclab.flowprior import TargetUnavailable, flow_check, load_flow_prior, prior_dir
+from tvclab.train.targets import ensure_flow_prior, raw_features
+from tvclab.io import read_jsonl
+from tvclab.flow import flat_token_draws
+from tvclab.objectives.alignment import FlowAlignment
+from tvclab.train.stage1 import Stage1Model
+
+SYN = {"data.dataset": "synthetic"}
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def _cfg(name="ae_aligned", **over):
+    return configs.apply_overrides(configs.get(name, "smoke"), {**SYN, **over})
+
+
+def _model(cfg):
+    if cfg.align.weight:
+        ensure_flow_prior(cfg, progress=False)  # what a stage-1 run does before it builds its model
+    torch.manual_seed(cfg.seed)
+    return Stage1Model(cfg, data.channels(cfg.data.dataset))
+
+
+def _batch(cfg, b=6):
+    return torch.rand(b, 1, cfg.data.image_size, cfg.data.image_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def test_alignment_gives_the_encoder_a_gradient_and_the_flow_none(runs):
+    cfg = _cfg()
+    model = _model(cfg)
+    obj = model.objectives["align"]
+    assert isinstance(obj, FlowAlignment)
+    assert not any(p.requires_grad for p in obj.parameters())
+    x = _batch(cfg)
+    rnd = model.draw(len(x), 0)["align"]
+    parts = obj(x, model.tokenizer.encode(x), rnd, model.tokenizer)
+    assert math.isclose(float(parts["loss"]), cfg.align.weight * float(parts["align"]), rel_tol=1e-6)
+    parts["loss"].backward()
+    enc_grads = [p.grad for p in model.tokenizer.encoder.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in enc_grads)
+    assert all(p.grad is None for p in obj.flow.parameters())
+    assert all(p.grad is None for p in model.tokenizer.decoder.parameters())  # the term reads the latents only
+
+
+def test_projection_and_flow_are_unchanged_by_an_adamw_step_of_stage1(runs):
+    cfg = _cfg()
+    model = _model(cfg)
+    obj = model.objectives["align"]
+    assert obj.projection.kind == "random" and obj.projection.in_dim == 128  # classifier features -> code_dim
+    assert list(obj.projection.parameters()) == []
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = build_optimizer(model.param_groups(), cfg.optim)
+    x = _batch(cfg)
+    model(x, model.draw(len(x), 0))["loss"].backward()
+    opt.step()
+    after = model.state_dict()
+    for k in before:
+        if k.startswith("objectives.align."):
+            assert torch.equal(before[k], after[k]), k
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("tokenizer.encoder."))
+
+
+def test_alignment_term_draws_for_the_global_batch():
+    """Rank slices of the global draws, laid out per rank, equal the global layout's rows of those images."""
+    x0 = torch.randn(4, 3, 2, 5)  # [B, n_t, n, d]
+    t = torch.rand(4, 3, 2)
+    gx, gt = flat_token_draws(x0, t)
+    assert gx.shape == (3 * 4 * 2, 5) and gt.shape == (3 * 4 * 2,)
+    # row k * (B n) + i is draw k of token latent i (i = image * n + token), as alignment_loss repeats them
+    assert torch.equal(gx[1 * 8 + 2 * 2 + 1], x0[2, 1, 1]) and torch.equal(gt[2 * 8 + 3 * 2 + 0], t[3, 2, 0])
+
+
+def test_aligned_tokenizer_starts_where_the_plain_ae_starts(runs):
+    """Building the flow prior does not move the global RNG: the tokenizer's initial weights are the ae run's."""
+    a, b = _model(_cfg("ae")), _model(_cfg())
+    sa, sb = a.tokenizer.state_dict(), b.tokenizer.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_weight_zero_reproduces_the_ae_run(runs):
+    over = [f"{k}={v}" for k, v in SYN.items()]
+    a = train.run("stage1", "ae", "smoke", over)
+    b = train.run("stage1", "ae_aligned", "smoke", over + ["align.weight=0"])
+    assert read_jsonl(a / "metrics.jsonl") == read_jsonl(b / "metrics.jsonl")
+    c = train.run("stage1", "ae_aligned", "smoke", over)
+    rows = [r for r in read_jsonl(c / "metrics.jsonl") if r["kind"] in ("eval", "test")]
+    assert rows and all(math.isfinite(r["align_eval"]) and math.isfinite(r["knn_nll"]) for r in rows)
+    assert [r["step"] for r in rows if r["kind"] == "eval"] == list(range(2, 9, 2))  # Fig. 4 reads these
+
+
+def test_flow_prior_is_cached_and_checked(runs):
+    cfg = _cfg()
+    with pytest.raises(FileNotFoundError, match="ensure_flow_prior"):
+        load_flow_prior(cfg)  # reading never trains; the message says what does
+    first = ensure_flow_prior(cfg, progress=False)
+    assert (prior_dir(cfg) / "flow.pt").exists()
+    again = load_flow_prior(cfg)
+    assert all(torch.equal(p, q) for p, q in zip(first.velocity.state_dict().values(),
+                                                  again.velocity.state_dict().values()))
+    assert first.samples.shape == (cfg.align.flow.target_samples, cfg.quantizer.code_dim)
+    assert math.isclose(float(first.samples.std()), 1.0, rel_tol=1e-4)  # divided by its standard deviation
+    check = flow_check(first, n=64, steps=4)
+    assert {"flow_samples_knn_nll", "held_out_knn_nll", "gap"} <= check.keys()
+    other = _cfg(**{"align.projection": "pca"})
+    assert prior_dir(other) != prior_dir(cfg)  # another projection: another flow
+
+
+def test_targets_that_need_a_run_or_a_package_say_so(runs):
+    with pytest.raises(train.StageMissingError, match="ae_kl"):
+        raw_features(_cfg(**{"align.target": "low_level"}), "train", 8)
+    with pytest.raises(train.StageMissingError, match="baseline_1d"):
+        raw_features(_cfg(**{"align.target": "discrete"}), "train", 8)
+    with pytest.raises(TargetUnavailable, match="embedding table"):
+        raw_features(_cfg(**{"align.target": "textual"}), "train", 8)
+
+
+def test_low_level_and_discrete_targets_read_their_runs(runs):
+    over = [f"{k}={v}" for k, v in SYN.items()]
+    train.run("stage1", "ae_kl", "smoke", over)
+    train.run("stage1", "baseline_1d", "smoke", over)
+    low = raw_features(_cfg(**{"align.target": "low_level"}), "train", 32)
+    assert low.shape == (32, configs.get("ae_kl", "smoke").quantizer.code_dim)
+    disc = raw_features(_cfg(**{"align.target": "discrete"}), "train", 32)
+    assert disc.shape == (32, configs.get("baseline_1d", "smoke").quantizer.code_dim)
+    assert torch.allclose(disc.norm(dim=1), torch.ones(32), atol=1e-5)  # L2-normalised code vectors
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(configs.ConfigError, match="quantizer.kind=none"):
+        configs.apply_overrides(configs.get("baseline_1d", "smoke"), {"align.weight": 0.01})
+    with pytest.raises(configs.ConfigError, match="align.target"):
+        configs.apply_overrides(configs.get("ae_aligned", "smoke"), {"align.target": "clip"})
+
+
+def test_paper_tier_encoder_and_decoder_match_section_5_2():
+    """F §5.2: ViT-L encoder and decoder, 391M parameters each (within 10%); 64 tokens x 32."""
+    from tvclab.models import Tokenizer
+
+    cfg = configs.get("ae_aligned", "paper")
+    counts = Tokenizer.from_config(cfg, 3).param_counts()
+    for part in ("encoder", "decoder"):
+        assert abs(counts[part] - 391e6) / 391e6 < 0.10, (part, counts[part])
+    assert (cfg.tokenizer.n_tokens, cfg.quantizer.code_dim, cfg.align.weight) == (64, 32, 0.01)
+
+
+# ------------------------------------------------------------------------------------------------ processes
+
+def _env(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", TVCLAB_RUNS=str(tmp_path / "runs"), PYTHONUNBUFFERED="1")
+    for k in ("TVCLAB_DEBUG", "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    return env
+
+
+ARGS = ["stage1", "--config", "ae_aligned", "--tier", "smoke", "--set", "data.dataset=synthetic"]
+
+
+@pytest.mark.slow
+def test_aligned_run_agrees_across_processes_and_after_kill_and_resume(tmp_path):
+    cli = lambda extra, **kw: subprocess.run([sys.executable, "-m", "tvclab.train", *ARGS, *extra],
+                                             env=_env(tmp_path), capture_output=True, text=True, timeout=300, **kw)
+    one = cli(["--out", str(tmp_path / "one")])
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          "-m", "tvclab.train", *ARGS, "--out", str(tmp_path / "two")],
+                         env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
+    a, b = read_jsonl(tmp_path / "one" / "metrics.jsonl"), read_jsonl(tmp_path / "two" / "metrics.jsonl")
+    assert [(r["kind"], r["step"]) for r in a] == [(r["kind"], r["step"]) for r in b]
+    for ra, rb in zip(a, b):
+        for k, v in ra.items():
+            if isinstance(v, float):
+                assert math.isclose(v, rb[k], rel_tol=1e-4, abs_tol=1e-6), (ra["step"], k, v, rb[k])
+
+    long = ["optim.steps=120", "optim.log_every=4", "optim.eval_every=40", "optim.ckpt_every=8"]
+    ref = cli([*long, "--out", str(tmp_path / "ref")])
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "tvclab.train", *ARGS, *long, "--out", str(out)],
+                            env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "done.json").exists(), "the run finished before it could be killed"
+    res = cli([*long, "--out", str(out), "--resume"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert read_jsonl(out / "metrics.jsonl") == read_jsonl(tmp_path / "ref" / "metrics.jsonl")
+    done = lambda d: json.loads((d / "done.json").read_text())["metrics"]
+    assert done(out) == done(tmp_path / "ref")

@@ -1,0 +1,41 @@
+"""Notebook 03 (paper F at autoencoder scale) at smoke tier: results.json holds every Table 1 row and seed with
+intervals, the flow check of every target, Fig. 4's curves and correlations, kNN NLL before and after alignment,
+both Table 2 ablations and verdicts from the claims helper; the textual row is dropped with its reason."""
+import json
+
+import pytest
+
+ROWS = ["ae", "ae_kl", "low_level", "semantic", "discrete"]
+
+
+@pytest.mark.slow
+def test_notebook_03_smoke(smoke_notebook):
+    out = smoke_notebook("03_flow_prior_autoencoders")
+    res = json.loads((out / "results.json").read_text())
+    assert res["tier"] == "smoke" and res["seeds"] == [0, 1]
+    assert set(res["rows"]) == set(ROWS)
+    for row in ROWS:
+        r = res["rows"][row]
+        assert [m["seed"] for m in r["per_seed"]] == [0, 1]
+        for m in r["per_seed"]:
+            for key in ("rfid", "psnr", "gfid", "fm_loss"):
+                assert m[key] is not None, (row, key)
+            assert m["gfid_lo"] <= m["gfid"] <= m["gfid_hi"]
+            if row not in ("ae", "ae_kl"):
+                assert m["knn_nll"] is not None and m["align_eval"] is not None
+        assert r["summary"]["gfid"]["lo"] is not None
+    assert set(res["dropped_targets"]) == {"textual"} and "embedding table" in res["dropped_targets"]["textual"]
+    assert set(res["flow_check"]) == {"low_level", "semantic", "discrete"}
+    for t in ("low_level", "semantic", "discrete"):
+        c = res["fig4"]["curves"][t]
+        assert len(c["steps"]) == len(c["align"]) == len(c["knn_nll"]) >= 4
+        assert len(res["fig4"]["correlations"][t]) == 2
+        assert len(res["knn_before_after"][t]["before"]) == len(res["knn_before_after"][t]["after"]) == 2
+    assert set(res["table2a"]["rows"]) == {"random", "pca"} and set(res["table2b"]["rows"]) == {"0.01", "0.05"}
+    assert len(res["claims"]) == 3 * 4 + 1 + 1 + 2
+    assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
+    for name in ("flow_check", "table1_autoencoders", "fig4_correlations", "knn_nll_before_after",
+                 "table2a_projection", "table2b_weight", "claims"):
+        assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
+    for fig in ("fig4_alignment_curves", "fig_samples"):
+        assert (out / f"{fig}.png").exists() and (out / f"{fig}.pdf").exists()
