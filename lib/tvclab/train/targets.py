@@ -71,7 +71,7 @@ def raw_features(cfg: configs.Config, split: str, n: int) -> torch.Tensor:
     if target == "textual":
         raise TargetUnavailable(
             "paper F's textual target needs an embedding table that loads offline (F: Qwen's 896-dim input "
-            "embeddings); no registry package installed here ships one, and models cannot be downloaded at run "
+            "embeddings); none of the suite's installed dependencies ships one, and nothing is downloaded at run "
             "time. Use align.target=semantic, low_level or discrete.")
     if target == "semantic":
         clf = semantic_classifier(cfg)

@@ -1,0 +1,82 @@
+"""The cross-paper comparison of notebook 06: the four methods on one setting (issue "cross-paper comparison").
+
+Every row is a config of the suite with the *same backbone*: data, the tokenizer's shape (kind, patch, width,
+depths, heads, MLP ratio, tokens), the stage-2 AR's shape and every stage's step and batch budget
+(``BACKBONE``; ``check_backbone`` fails on a difference). What differs is the method:
+
+- ``plain``: the 1D two-stage baseline (paper W's TiTok row), the reference;
+- ``wgf_dpd``: WGF-DPD (paper W), tokenizer-side prior matching, at the setting notebook 02 chose on validation;
+- ``flow_prior``: paper F's alignment of continuous latents to a flow prior (semantic target), with F's generator
+  for continuous tokens (a causal AR with a per-token flow head: not the discrete AR of the other rows);
+- ``prologue``: paper P's prologue tokens on the same 1D tokenizer (P uses a 2D one; here the backbone is shared);
+- ``vapi``: paper V's post-training of the plain baseline's AR (tokenizer unchanged), at notebook 05's lr;
+- ``wgf_vapi``: WGF-DPD's tokenizer and VA-pi post-training of its AR, the combination no paper runs.
+
+Run directories are the notebooks' own where the config is the same (the runner returns at once for a finished
+run): ``plain`` and ``wgf_dpd`` are notebook 02's, ``vapi`` notebook 05's, ``flow_prior`` notebook 03's.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+from . import configs
+
+BACKBONE = ("data.", "tokenizer.", "stage2.ar.", "optim.steps", "optim.batch_size", "stage2.optim.steps",
+            "stage2.optim.batch_size", "stage2.train_images", "posttrain.optim.steps", "posttrain.optim.batch_size")
+
+
+class Method(NamedTuple):
+    config: str              # the preset
+    sets: tuple[str, ...]    # its overrides
+    posttrain: bool          # the generator is post-trained (paper V) after stage 2
+    label: str
+    paper: str               # the paper's own gain over its own baseline (its data, not ours)
+
+
+def methods(wgf_sets: Sequence[str] = (), post_sets: Sequence[str] = ()) -> dict[str, Method]:
+    """The rows; ``wgf_sets`` / ``post_sets``: the WGF-DPD and post-training settings chosen on validation by
+    notebooks 02 and 05 (empty: the presets')."""
+    w, p = tuple(wgf_sets), tuple(post_sets)
+    return {
+        "plain": Method("baseline_1d", (), False, "plain two-stage (1D)", "reference"),
+        "wgf_dpd": Method("wartok", w, False, "WGF-DPD (W)", "W Table 3: gFID 52.53 -> 11.30 (CIFAR-10, 400K it.)"),
+        "flow_prior": Method("ae_aligned", ("align.target=semantic",), False, "flow-prior alignment (F)",
+                             "F Table 1: FID 15.08 -> 11.47 (DINOv2 target, ImageNet, MAR-B)"),
+        "prologue": Method("prologue", ("tokenizer.kind=1d",), False, "Prologue (P), 1D tokenizer",
+                           "P Table 1: gFID w/o CFG 21.01 -> 10.75 (2D tokenizer, ImageNet)"),
+        "vapi": Method("baseline_1d", p, True, "VA-pi post-training (V)",
+                       "V: FID 15.55 -> 9.23 w/o CFG (LlamaGen-XL, ImageNet)"),
+        "wgf_vapi": Method("wartok", w + p, True, "WGF-DPD + VA-pi", "not run by any paper"),
+    }
+
+
+def run_sets(m: Method, tier: str) -> list[str]:
+    """The overrides of row ``m`` at ``tier``: the plain row's backbone where the method's preset differs (at the
+    paper tier each paper has its own preset; W's CIFAR-10 one is the shared backbone), then the method's own.
+    Where the presets agree (smoke, cpu) nothing is added, so the run directories are the notebooks' own."""
+    shared = backbone(configs.get("baseline_1d", tier))
+    own = backbone(configs.get(m.config, tier))
+    return [f"{k}={v}" for k, v in shared.items() if own[k] != v] + list(m.sets)
+
+
+def config(m: Method, tier: str, seed: int = 0) -> configs.Config:
+    return configs.apply_overrides(configs.get(m.config, tier), run_sets(m, tier) + [f"seed={seed}"])
+
+
+def backbone(cfg: configs.Config) -> dict:
+    """The leaves every row must share."""
+    return {k: v for k, v in cfg.flat().items() if any(k == b or (b.endswith(".") and k.startswith(b))
+                                                       for b in BACKBONE)}
+
+
+def check_backbone(rows: dict[str, Method], tier: str) -> dict:
+    """The shared backbone of ``rows`` at ``tier``; raises naming the row and the fields that differ."""
+    ref_name = next(iter(rows))
+    ref = backbone(config(rows[ref_name], tier))
+    for name, m in rows.items():
+        b = backbone(config(m, tier))
+        diff = {k: (ref.get(k), b.get(k)) for k in set(ref) | set(b) if ref.get(k) != b.get(k)}
+        if diff:
+            raise ValueError(f"row {name!r} does not share the backbone of {ref_name!r} at tier {tier}: "
+                             + ", ".join(f"{k} {a!r} vs {v!r}" for k, (a, v) in sorted(diff.items())))
+    return ref

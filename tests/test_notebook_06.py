@@ -1,0 +1,29 @@
+"""Notebook 06 (cross-paper comparison) at smoke tier: every row, seed and interval in results.json, the frontier
+sweep, the paper-tier commands and verdicts from the claims helper."""
+import json
+
+import pytest
+
+ROWS = ["plain", "wgf_dpd", "flow_prior", "prologue", "vapi", "wgf_vapi"]
+
+
+@pytest.mark.slow
+def test_notebook_06_smoke(smoke_notebook):
+    out = smoke_notebook("06_cross_paper")
+    res = json.loads((out / "results.json").read_text())
+    assert res["tier"] == "smoke" and res["seeds"] == [0, 1]
+    assert list(res["rows"]) == ROWS
+    for name in ROWS:
+        r = res["rows"][name]
+        assert [m["seed"] for m in r["per_seed"]] == [0, 1]
+        for m in r["per_seed"]:
+            assert m["gfid_lo"] <= m["gfid"] <= m["gfid_hi"] and m["psnr"] is not None
+            assert ("fm_loss" in m) if name == "flow_prior" else (m["rate"] > 0 and m["codes_used"] >= 1)
+        assert r["summary"]["gfid"]["lo"] is not None
+    assert res["rows"]["vapi"]["per_seed"][0]["posttrain_s"] > 0
+    assert len(res["claims"]) == 4 + 4  # best, best vs plain, combination vs each, 4 frontier rows
+    assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
+    for name in ("tableX1_cross_paper", "paper_tier_commands", "claims"):
+        assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
+    for fig in ("figX1_rate_distortion", "figX2_samples"):
+        assert (out / f"{fig}.png").exists() and (out / f"{fig}.pdf").exists()
