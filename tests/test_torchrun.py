@@ -3,6 +3,9 @@
 Stated tolerance: each of the 2 processes takes half of the same global batch (the data order and the random numbers
 are functions of (seed, step) for the global batch), so the averaged gradient equals the 1-process gradient up to
 float reduction order; logged losses and eval metrics agree to 1e-4 relative (+1e-6 absolute) after 8 AdamW steps.
+The token statistics are counts of nearest-code assignments, so a latent within float noise of two codes may flip:
+they agree up to what reassigning one of the N held-out tokens can change (entropy by at most 2 (log N + 1) / N
+nats; seen on a new machine: 1-3e-3 nats at N = 256, codes used equal).
 """
 import math
 import os
@@ -16,6 +19,16 @@ from tvclab.io import read_jsonl
 ARGS = ["stage1", "--config", "baseline_1d", "--tier", "smoke", "--set", "data.dataset=synthetic",
         "decoder.tail_dropout_p=0.5"]
 RTOL, ATOL = 1e-4, 1e-6
+N_TOKENS = 64 * 4  # smoke tier: evaluation.code_eval_images x tokenizer.n_tokens
+H_TOL = 2 * (math.log(N_TOKENS) + 1) / N_TOKENS  # one token reassigned (see the docstring)
+
+
+def _close(key: str, a: float, b: float) -> bool:
+    if key.endswith("token_entropy"):
+        return abs(a - b) <= H_TOL
+    if key.endswith("token_perplexity"):
+        return abs(math.log(a) - math.log(b)) <= H_TOL
+    return math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL)
 
 
 def _env(tmp_path):
@@ -41,7 +54,7 @@ def test_two_processes_match_one(tmp_path):
         assert ra.keys() == rb.keys()
         for k, v in ra.items():
             if isinstance(v, float):
-                assert math.isclose(v, rb[k], rel_tol=RTOL, abs_tol=ATOL), (ra["step"], k, v, rb[k])
+                assert _close(k, v, rb[k]), (ra["step"], k, v, rb[k])
             else:
                 assert v == rb[k], (ra["step"], k, v, rb[k])
     assert (tmp_path / "two" / "done.json").exists() and (tmp_path / "two" / "tokenizer.pt").exists()
