@@ -44,7 +44,30 @@ class TokenLayout(NamedTuple):
         return sum(v for _, v in self.segments[:group])
 
 
-class ARPrior(nn.Module):
+class StartTokens:
+    """The sequence start shared by the causal priors (``ARPrior``, ``FlowARPrior``): a learned BOS vector, or the
+    class embedding with one extra row for the null class of classifier-free guidance; and learned positions."""
+
+    def _add_start(self, width: int, n_tokens: int, num_classes: int) -> None:
+        if num_classes:
+            self.cls_emb = nn.Embedding(num_classes + 1, width)  # last row: the null class (CFG)
+        else:
+            self.bos = nn.Parameter(torch.zeros(1, 1, width))
+        self.pos = nn.Parameter(torch.zeros(1, n_tokens, width))
+
+    @property
+    def null_class(self) -> int:
+        return self.num_classes
+
+    def _start(self, b: int, labels: torch.Tensor | None, device) -> torch.Tensor:
+        if self.num_classes:
+            if labels is None:
+                labels = torch.full((b,), self.null_class, dtype=torch.long, device=device)
+            return self.cls_emb(labels).unsqueeze(1)
+        return self.bos.expand(b, -1, -1)
+
+
+class ARPrior(StartTokens, nn.Module):
     def __init__(self, *, vocab_size: int, n_tokens: int, width: int = 128, depth: int = 2, heads: int = 4,
                  mlp_ratio: float = 4.0, num_classes: int = 0, temperature: float = 1.0,
                  segments: list[tuple[int, int]] | None = None, dropout: float = 0.0):
@@ -52,11 +75,7 @@ class ARPrior(nn.Module):
         self.vocab_size, self.n_tokens, self.num_classes = vocab_size, n_tokens, num_classes
         self.temperature = temperature  # W F.1: the fixed target prior is sharpened by a low temperature
         self.tok_emb = nn.Embedding(vocab_size, width)
-        if num_classes:
-            self.cls_emb = nn.Embedding(num_classes + 1, width)  # last row: the null class (CFG)
-        else:
-            self.bos = nn.Parameter(torch.zeros(1, 1, width))
-        self.pos = nn.Parameter(torch.zeros(1, n_tokens, width))
+        self._add_start(width, n_tokens, num_classes)
         self.drop = nn.Dropout(dropout)
         self.transformer = Transformer(width, depth, heads, mlp_ratio, causal=True)
         self.head = nn.Linear(width, vocab_size, bias=False)
@@ -85,21 +104,10 @@ class ARPrior(nn.Module):
                    heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, num_classes=num_classes, temperature=temperature,
                    segments=list(layout.segments) if len(layout.segments) > 1 else None, dropout=cfg.dropout)
 
-    @property
-    def null_class(self) -> int:
-        return self.num_classes
-
     def soft_embed(self, weights: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """Probability-weighted embeddings (paper P §2.2: the prologue input embedding is ``onehot @ E``, so the AR
         loss reaches the encoder through Prob-STE). weights [B, m, K] over ids offset..offset+K-1 -> [B, m, width]."""
         return weights @ self.tok_emb.weight[offset : offset + weights.shape[-1]]
-
-    def _start(self, b: int, labels: torch.Tensor | None, device) -> torch.Tensor:
-        if self.num_classes:
-            if labels is None:
-                labels = torch.full((b,), self.null_class, dtype=torch.long, device=device)
-            return self.cls_emb(labels).unsqueeze(1)
-        return self.bos.expand(b, -1, -1)
 
     def forward(self, idx: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                 input_emb: torch.Tensor | None = None, temperature: float | None = None) -> torch.Tensor:

@@ -22,10 +22,11 @@ import torch.nn as nn
 from tvclab.configs import ARConfig, FlowHeadConfig
 from tvclab.flow import ODESolver, VelocityMLP, flat_token_draws, flow_matching_loss, token_path_noise
 
+from .ar import StartTokens
 from .blocks import KVCache, Transformer, init_weights
 
 
-class FlowARPrior(nn.Module):
+class FlowARPrior(StartTokens, nn.Module):
     def __init__(self, *, token_dim: int, n_tokens: int, width: int = 128, depth: int = 2, heads: int = 4,
                  mlp_ratio: float = 4.0, num_classes: int = 0, head_width: int = 256, head_blocks: int = 3,
                  n_t: int = 4, sample_steps: int = 25, dropout: float = 0.0):
@@ -35,11 +36,7 @@ class FlowARPrior(nn.Module):
         self.token_dim, self.n_tokens, self.num_classes = token_dim, n_tokens, num_classes
         self.n_t, self.sample_steps = n_t, sample_steps
         self.tok_in = nn.Linear(token_dim, width)
-        if num_classes:
-            self.cls_emb = nn.Embedding(num_classes + 1, width)  # last row: the null class (CFG)
-        else:
-            self.bos = nn.Parameter(torch.zeros(1, 1, width))
-        self.pos = nn.Parameter(torch.zeros(1, n_tokens, width))
+        self._add_start(width, n_tokens, num_classes)
         self.drop = nn.Dropout(dropout)
         self.transformer = Transformer(width, depth, heads, mlp_ratio, causal=True)  # initialises itself
         # paper F App. C.4: the flow head, AdaLN-conditioned on h_i (keeps its own adaLN-Zero initialisation)
@@ -60,17 +57,6 @@ class FlowARPrior(nn.Module):
                    heads=ar_cfg.heads, mlp_ratio=ar_cfg.mlp_ratio, num_classes=num_classes,
                    head_width=head_cfg.width, head_blocks=head_cfg.blocks, n_t=head_cfg.n_t,
                    sample_steps=head_cfg.sample_steps, dropout=ar_cfg.dropout)
-
-    @property
-    def null_class(self) -> int:
-        return self.num_classes
-
-    def _start(self, b: int, labels: torch.Tensor | None, device) -> torch.Tensor:
-        if self.num_classes:
-            if labels is None:
-                labels = torch.full((b,), self.null_class, dtype=torch.long, device=device)
-            return self.cls_emb(labels).unsqueeze(1)
-        return self.bos.expand(b, -1, -1)
 
     def _check(self, z: torch.Tensor) -> None:
         if z.dim() != 3 or z.shape[1:] != (self.n_tokens, self.token_dim):
