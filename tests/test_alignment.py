@@ -19,6 +19,8 @@ from tvclab.flow import flat_token_draws
 from tvclab.objectives.alignment import FlowAlignment
 from tvclab.train.stage1 import Stage1Model
 
+from conftest import cli_env
+
 SYN = {"data.dataset": "synthetic"}
 
 
@@ -163,39 +165,21 @@ def test_paper_tier_encoder_and_decoder_match_section_5_2():
 
 # ------------------------------------------------------------------------------------------------ processes
 
-def _env(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", TVCLAB_RUNS=str(tmp_path / "runs"), PYTHONUNBUFFERED="1")
-    for k in ("TVCLAB_DEBUG", "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    return env
-
-
 ARGS = ["stage1", "--config", "ae_aligned", "--tier", "smoke", "--set", "data.dataset=synthetic"]
 
 
 @pytest.mark.slow
-def test_aligned_run_agrees_across_processes_and_after_kill_and_resume(tmp_path):
+def test_aligned_run_agrees_across_processes_and_after_kill_and_resume(tmp_path, one_vs_two_processes):
+    one_vs_two_processes(ARGS)  # metrics of 1 and 2 processes agree (conftest: the tolerances)
     cli = lambda extra, **kw: subprocess.run([sys.executable, "-m", "tvclab.train", *ARGS, *extra],
-                                             env=_env(tmp_path), capture_output=True, text=True, timeout=300, **kw)
-    one = cli(["--out", str(tmp_path / "one")])
-    assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "tvclab.train", *ARGS, "--out", str(tmp_path / "two")],
-                         env=_env(tmp_path), capture_output=True, text=True, timeout=300)
-    assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
-    a, b = read_jsonl(tmp_path / "one" / "metrics.jsonl"), read_jsonl(tmp_path / "two" / "metrics.jsonl")
-    assert [(r["kind"], r["step"]) for r in a] == [(r["kind"], r["step"]) for r in b]
-    for ra, rb in zip(a, b):
-        for k, v in ra.items():
-            if isinstance(v, float):
-                assert math.isclose(v, rb[k], rel_tol=1e-4, abs_tol=1e-6), (ra["step"], k, v, rb[k])
+                                             env=cli_env(tmp_path), capture_output=True, text=True, timeout=300, **kw)
 
     long = ["optim.steps=120", "optim.log_every=4", "optim.eval_every=40", "optim.ckpt_every=8"]
     ref = cli([*long, "--out", str(tmp_path / "ref")])
     assert ref.returncode == 0, ref.stderr[-3000:]
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "tvclab.train", *ARGS, *long, "--out", str(out)],
-                            env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
