@@ -121,6 +121,9 @@ print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
 
 # %%
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=SHARED["data.image_size"])
+real_val = evaluation.reference_images(DATASET, "val", min(N_EVAL, data.validation_split(DATASET)["size"]),
+                                       image_size=SHARED["data.image_size"])
+VAL_SAMPLE_SEED = 10_000  # validation samples: their own seed, apart from the test samples'
 samples_kept: dict = {}
 
 
@@ -145,6 +148,9 @@ def evaluator(name: str):
                "posttrain_s": (train.artifacts.seconds_per_step(gen) * r.config.posttrain.optim.steps
                                if m.posttrain else 0.0)}
         out.update({k: float(v) for k, v in g.items() if k.startswith(("precision", "recall"))})
+        if r.seed == SEEDS[0]:  # what the "best method" claim selects on (validation split, never the test split)
+            val = train.sample(gen, len(real_val), seed=VAL_SAMPLE_SEED, progress=False)["images"]
+            out["val_gfid"] = evaluation.frechet(real_val, val, DATASET, CLF, 0)["value"]
         if "gloss" in t2:
             out.update(gloss=t2["gloss"], rate=t2["gloss"] * length, codes_used=t1.get("codes_used"))
         else:
@@ -247,14 +253,15 @@ plt.show()
 # %% [markdown]
 # ## Claims
 #
-# Computed by `tvclab.claims` from the numbers above: which method generates best (against the runner-up and the
-# plain baseline, with the PSNR each pays), whether WGF-DPD + VA-pi beats each alone, and whether any method with a
+# Computed by `tvclab.claims` from the numbers above: which method generates best (the best and the runner-up chosen
+# by validation gFD-clf of seed `SEEDS[0]`, judged on the test split against each other and the plain baseline,
+# with the PSNR each pays), whether WGF-DPD + VA-pi beats each alone, and whether any method with a
 # discrete prior sits above the frontier of simply shrinking the codebook (PSNR gain at equal rate, intervals from
 # a bootstrap over the seeds of every point).
 
 # %%
 vals = lambda n, k: rows[n].values(k)
-order = sorted(rows, key=lambda n: rows[n].mean("gfid"))
+order = sorted(rows, key=lambda n: rows[n].per_seed[0]["val_gfid"])  # chosen on validation, judged on test
 best, second = order[0], order[1]
 nseed = {"seeds": len(SEEDS), "N": N_EVAL}
 ps = lambda n: rows[n].mean("psnr")
