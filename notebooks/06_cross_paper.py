@@ -83,9 +83,20 @@ SHARED = crosspaper.check_backbone(ROWS, RUN_TIER)  # raises if any row's backbo
 DATASET = SHARED["data.dataset"]
 print(f"tier {tier}: shared backbone " + ", ".join(f"{k}={v}" for k, v in SHARED.items()) + f"; seeds {SEEDS}; "
       f"Fréchet N = {N_EVAL}")
+# Fig. X1's reference: the plain baseline with a smaller codebook (notebook 02's sweep sizes, reused)
+K0 = configs.get("baseline_1d", RUN_TIER).quantizer.codebook_size
+SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})
+SWEEP = {f"plain K={k}": crosspaper.Method("baseline_1d", (f"quantizer.codebook_size={k}",), False, f"K={k}", "-")
+         for k in SWEEP_K}
+# What this execution reuses (finished run directories, most of them notebooks 02, 03 and 05's) and what it trains
+INVENTORY = crosspaper.inventory({**{n: (m, SEEDS) for n, m in ROWS.items()},
+                                  **{n: (m, SEEDS) for n, m in SWEEP.items()}}, RUN_TIER)
+print(f"stage runs needed: {len(INVENTORY['reused']) + len(INVENTORY['to_train'])}; finished already (reused): "
+      f"{len(INVENTORY['reused'])}; to train here: {len(INVENTORY['to_train'])}"
+      + ("".join(f"\n  trains: {r}" for r in INVENTORY["to_train"])))
 results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_EVAL, "backbone": SHARED,
                  "validation_split": data.validation_split(DATASET),
-                 "choices": {"wgf": wgf, "posttrain_lr": lr}, "rows": {}}
+                 "choices": {"wgf": wgf, "posttrain_lr": lr}, "runs": INVENTORY, "rows": {}}
 
 # %% [markdown]
 # ## The paper-tier comparison, as commands
@@ -104,7 +115,7 @@ for name, m in ROWS.items():
         prior = train.stage2.build_prior(cfg, cfg.tokenizer.n_tokens if cfg.tokenizer.kind == "1d" else
                                          (cfg.data.image_size // cfg.tokenizer.patch_size) ** 2,
                                          data.num_classes(cfg.data.dataset))
-    cmds = [train.command(st, cfg, root) for st in ("stage1", "stage2") + (("posttrain",) if m.posttrain else ())]
+    cmds = [train.command(st, cfg, root) for st in crosspaper.stages(m)]
     paper_rows.append({"row": m.label, "encoder (M)": f"{counts['encoder'] / 1e6:.1f}",
                        "decoder (M)": f"{counts['decoder'] / 1e6:.1f}", "generator (M)": f"{count_params(prior) / 1e6:.1f}",
                        "commands": " ; ".join(cmds)})
@@ -203,9 +214,8 @@ print(f"Table X1 done after {time.time() - T0:.0f} s")
 # every row. Means over seeds, bars the seed intervals.
 
 # %%
-K0 = configs.get("baseline_1d", RUN_TIER).quantizer.codebook_size
-SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})
-sweep_rows = {k: evaluation.tier_row("baseline_1d", RUN_TIER, [f"quantizer.codebook_size={k}"], SEEDS) for k in SWEEP_K}
+sweep_rows = {k: evaluation.tier_row("baseline_1d", RUN_TIER, crosspaper.run_sets(SWEEP[f"plain K={k}"], RUN_TIER),
+                                    SEEDS) for k in SWEEP_K}
 sweep = {k: [(m["gloss"] * SHARED["tokenizer.n_tokens"], m["psnr"]) for m in r.per_seed] for k, r in sweep_rows.items()}
 sweep[K0] = list(zip(rows["plain"].values("rate"), rows["plain"].values("psnr")))
 discrete = [n for n in rows if "rate" in rows[n].summary]
@@ -293,5 +303,7 @@ print(save_table(results["claims"], out_dir, "claims"))
 save_results(results, out_dir, provenance=provenance.collect(
     tier=tier, seeds=SEEDS, n={"frechet": N_EVAL}, lpips_in_loss=losses.lpips_in_loss(),
     wall_time_s=time.time() - T0, validation=DATASET))
+print(f"reused {len(INVENTORY['reused'])} finished stage runs, trained {len(INVENTORY['to_train'])} here "
+      f"({timing.totals()['training'] / 60:.1f} min of training)")
 print(f"notebook done in {time.time() - T0:.0f} s; by phase (s): "
       + ", ".join(f"{k} {v:.0f}" for k, v in timing.breakdown(time.time() - T0).items()))

@@ -34,3 +34,24 @@ def test_a_row_off_the_backbone_is_named():
     rows["odd"] = crosspaper.Method("baseline_1d", ("tokenizer.width=64",), False, "odd", "-")
     with pytest.raises(ValueError, match=r"row 'odd'.*tokenizer.width 128 vs 64"):
         crosspaper.check_backbone(rows, "cpu")
+
+
+def test_inventory_lists_every_run_once_and_finds_a_finished_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("TVCLAB_RUNS", str(tmp_path))
+    rows = crosspaper.methods(WGF, POST)
+    runs = {n: (m, [0, 1]) for n, m in rows.items()}
+    inv = crosspaper.inventory(runs, "smoke")
+    assert inv["reused"] == []
+    # per seed: 6 stage-1 and 6 stage-2 runs less the ones VA-pi shares with plain and WGF-DPD + VA-pi with WGF-DPD
+    # (the tokenizer and the AR it post-trains), plus 2 post-trainings
+    assert len(inv["to_train"]) == len(set(inv["to_train"])) == 2 * (6 + 6 - 4 + 2)
+    assert {"plain+vapi seed 1 stage1", "plain+vapi seed 1 stage2", "wgf_dpd+wgf_vapi seed 0 stage1",
+            "vapi seed 1 posttrain"} <= set(inv["to_train"])
+    # a stage-1 run the runner finished: its done marker where train.run puts it
+    from tvclab import train
+    cfg = crosspaper.config(rows["plain"], "smoke", seed=1)
+    sdir = train.stage_dir("stage1", cfg)[1]
+    sdir.mkdir(parents=True)
+    (sdir / train.STAGES["stage1"].marker(cfg)).write_text("{}")
+    again = crosspaper.inventory(runs, "smoke")
+    assert again["reused"] == ["plain+vapi seed 1 stage1"] and len(again["to_train"]) == len(inv["to_train"]) - 1

@@ -21,6 +21,10 @@ def test_notebook_06_smoke(smoke_notebook):
             assert ("fm_loss" in m) if name == "flow_prior" else (m["rate"] > 0 and m["codes_used"] >= 1)
         assert r["summary"]["gfid"]["lo"] is not None
     assert res["rows"]["vapi"]["per_seed"][0]["posttrain_s"] > 0
+    # what it reused and trained: every run directory once (2 seeds x (8 shared stage runs + 2 post-trainings) for
+    # the rows, 2 seeds x 2 stages for the one smoke sweep point)
+    listed = res["runs"]["reused"] + res["runs"]["to_train"]
+    assert len(listed) == len(set(listed)) == 2 * (8 + 2) + 2 * 2
     assert len(res["claims"]) == 4 + 4  # best, best vs plain, combination vs each, 4 frontier rows
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
     for name in ("tableX1_cross_paper", "paper_tier_commands", "claims"):

@@ -63,6 +63,34 @@ def config(m: Method, tier: str, seed: int = 0) -> configs.Config:
     return configs.apply_overrides(configs.get(m.config, tier), run_sets(m, tier) + [f"seed={seed}"])
 
 
+def stages(m: Method) -> tuple[str, ...]:
+    """The stages row ``m`` runs, in order."""
+    return ("stage1", "stage2") + (("posttrain",) if m.posttrain else ())
+
+
+def inventory(runs: dict[str, tuple[Method, Sequence[int]]], tier: str) -> dict[str, list[str]]:
+    """Which stage runs of ``runs`` (``{label: (method, seeds)}``) are finished already and which are still to
+    train: ``{"reused": ["plain+vapi seed 0 stage1", ...], "to_train": [...]}``, one entry per run directory (rows
+    that share a stage, such as VA-pi and the plain row's stage 1, are listed together). Read-only: it looks for each
+    stage's done marker where ``train.run`` puts it (the runner returns at once for the finished ones)."""
+    from .train import STAGES, stage_dir
+
+    seen: dict = {}  # stage directory -> [labels, seed, stage, finished]
+    for label, (m, seeds) in runs.items():
+        for seed in seeds:
+            cfg = config(m, tier, seed)
+            for st in stages(m):
+                sdir = stage_dir(st, cfg)[1]
+                if sdir in seen:
+                    seen[sdir][0].append(label)
+                else:
+                    seen[sdir] = [[label], seed, st, (sdir / STAGES[st].marker(cfg)).exists()]
+    out: dict[str, list[str]] = {"reused": [], "to_train": []}
+    for labels, seed, st, done in seen.values():
+        out["reused" if done else "to_train"].append(f"{'+'.join(labels)} seed {seed} {st}")
+    return out
+
+
 def backbone(cfg: configs.Config) -> dict:
     """The leaves every row must share."""
     return {k: v for k, v in cfg.flat().items() if any(k == b or (b.endswith(".") and k.startswith(b))
