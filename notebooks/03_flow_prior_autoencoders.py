@@ -158,9 +158,9 @@ for target in configs.ALIGN_TARGETS:
         print(f"{target}: row dropped. {e}")
         continue
     targets.append(target)
-    checks[target] = flowprior.flow_check(prior, n=min(flowprior.HELD_OUT, len(prior.held_out)),
-                                          k=base.align.knn_k)
-flow_table = [{"target": TARGET_LABELS[t], "feature width -> latent": f"{checks[t]['dim']}",
+    checks[target] = {**flowprior.flow_check(prior, n=min(flowprior.HELD_OUT, len(prior.held_out)),
+                                             k=base.align.knn_k), "feature_dim": prior.projection.in_dim}
+flow_table = [{"target": TARGET_LABELS[t], "feature width -> latent": f"{checks[t]['feature_dim']} -> {checks[t]['dim']}",
                "flow samples kNN NLL": checks[t]["flow_samples_knn_nll"],
                "held-out target kNN NLL": checks[t]["held_out_knn_nll"], "noise kNN NLL": checks[t]["noise_knn_nll"],
                "gap (flow - held-out)": checks[t]["gap"], "targets indexed": checks[t]["n_targets"]} for t in targets]

@@ -26,6 +26,9 @@ def test_notebook_03_smoke(smoke_notebook):
         assert r["summary"]["gfid"]["lo"] is not None
     assert set(res["dropped_targets"]) == {"textual"} and "embedding table" in res["dropped_targets"]["textual"]
     assert set(res["flow_check"]) == {"low_level", "semantic", "discrete"}
+    fc = res["flow_check"]  # the raw width of each target's features and the latent width it is projected to
+    assert fc["low_level"]["feature_dim"] == fc["low_level"]["dim"]  # the KL-AE's latents: the identity projection
+    assert fc["semantic"]["feature_dim"] > fc["semantic"]["dim"]  # classifier features, projected down
     for t in ("low_level", "semantic", "discrete"):
         c = res["fig4"]["curves"][t]
         assert len(c["steps"]) == len(c["align"]) == len(c["knn_nll"]) >= 4
