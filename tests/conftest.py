@@ -82,3 +82,41 @@ def one_vs_two_processes(tmp_path):
         return tmp_path / "one", tmp_path / "two"
 
     return run
+
+
+@pytest.fixture
+def kill_and_resume(tmp_path):
+    """Run ``python -m tvclab.train ARGS`` uninterrupted into ``tmp_path/ref``; start it again into
+    ``tmp_path/killed``, SIGKILL it once its first checkpoint is on disk, call ``between(killed_dir, cli)`` (checks
+    on the interrupted run; ``cli(extra)`` runs the CLI with ``ARGS + extra``), then ``--resume`` it; assert its
+    metrics log and final metrics equal the uninterrupted run's. Returns the two folders."""
+    import json
+    import signal
+    import time
+
+    from tvclab.io import read_jsonl
+
+    def run(args, between=None):
+        cli = lambda extra: subprocess.run([sys.executable, "-m", "tvclab.train", *args, *extra],
+                                           env=cli_env(tmp_path), capture_output=True, text=True, timeout=300)
+        ref, out = tmp_path / "ref", tmp_path / "killed"
+        res = cli(["--out", str(ref)])
+        assert res.returncode == 0, res.stderr[-3000:]
+        proc = subprocess.Popen([sys.executable, "-m", "tvclab.train", *args, "--out", str(out)],
+                                env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert not (out / "done.json").exists(), "the run finished before it could be killed"
+        if between is not None:
+            between(out, cli)
+        res = cli(["--out", str(out), "--resume"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert read_jsonl(out / "metrics.jsonl") == read_jsonl(ref / "metrics.jsonl")
+        done = lambda d: json.loads((d / "done.json").read_text())["metrics"]
+        assert done(out) == done(ref)
+        return ref, out
+
+    return run

@@ -1,11 +1,5 @@
 """Paper F's alignment objective in stage 1 (§4, eq. 5, §5.2) and its flow prior on target features (App. C.2)."""
-import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
@@ -19,7 +13,6 @@ from tvclab.flow import flat_token_draws
 from tvclab.objectives.alignment import FlowAlignment
 from tvclab.train.stage1 import Stage1Model
 
-from conftest import cli_env
 
 SYN = {"data.dataset": "synthetic"}
 
@@ -169,25 +162,6 @@ ARGS = ["stage1", "--config", "ae_aligned", "--tier", "smoke", "--set", "data.da
 
 
 @pytest.mark.slow
-def test_aligned_run_agrees_across_processes_and_after_kill_and_resume(tmp_path, one_vs_two_processes):
+def test_aligned_run_agrees_across_processes_and_after_kill_and_resume(one_vs_two_processes, kill_and_resume):
     one_vs_two_processes(ARGS)  # metrics of 1 and 2 processes agree (conftest: the tolerances)
-    cli = lambda extra, **kw: subprocess.run([sys.executable, "-m", "tvclab.train", *ARGS, *extra],
-                                             env=cli_env(tmp_path), capture_output=True, text=True, timeout=300, **kw)
-
-    long = ["optim.steps=120", "optim.log_every=4", "optim.eval_every=40", "optim.ckpt_every=8"]
-    ref = cli([*long, "--out", str(tmp_path / "ref")])
-    assert ref.returncode == 0, ref.stderr[-3000:]
-    out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "tvclab.train", *ARGS, *long, "--out", str(out)],
-                            env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (out / "done.json").exists(), "the run finished before it could be killed"
-    res = cli([*long, "--out", str(out), "--resume"])
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert read_jsonl(out / "metrics.jsonl") == read_jsonl(tmp_path / "ref" / "metrics.jsonl")
-    done = lambda d: json.loads((d / "done.json").read_text())["metrics"]
-    assert done(out) == done(tmp_path / "ref")
+    kill_and_resume([*ARGS, "optim.steps=120", "optim.log_every=4", "optim.eval_every=40", "optim.ckpt_every=8"])
