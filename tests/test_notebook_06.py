@@ -25,8 +25,9 @@ def test_notebook_06_smoke(smoke_notebook):
     # the rows, 2 seeds x 2 stages for the one smoke sweep point)
     listed = res["runs"]["reused"] + res["runs"]["to_train"]
     assert len(listed) == len(set(listed)) == 2 * (8 + 2) + 2 * 2
-    # best, best vs plain, combination vs each, and the frontier for the two tokenizers of their own (WGF-DPD, Prologue)
-    assert len(res["claims"]) == 4 + 2 and set(res["frontier_gaps"]) == {"wgf_dpd", "prologue"}
+    # best vs runner-up, each of the 5 methods vs plain, the combination vs each part, and the frontier for the two
+    # tokenizers of their own (WGF-DPD, Prologue)
+    assert len(res["claims"]) == 1 + 5 + 2 + 2 and set(res["frontier_gaps"]) == {"wgf_dpd", "prologue"}
     assert all(m["val_gfid"] > 0 for r in res["rows"].values() for m in r["per_seed"])  # selection: every seed
     val = [v for _, v in res["validation_order"]]
     assert val == sorted(val) and {n for n, _ in res["validation_order"]} == set(ROWS)
