@@ -50,6 +50,7 @@ import torch
 
 from tvclab import (claims, configs, crosspaper, data, evaluation, frontier, losses, metrics, paths, provenance,
                     timing, train)
+from tvclab.bench import step_ratio
 from tvclab.models import Tokenizer
 from tvclab.models.blocks import count_params
 from tvclab.report import load_results, save_figure, save_results, save_table
@@ -126,8 +127,10 @@ print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
 #
 # Every row: `n_seeds` seeds, test-split numbers, bootstrap intervals over seeds. gLoss is the generator's
 # held-out cross-entropy in nats per token (over prologue and visual tokens for Prologue) and per image; the
-# flow-prior row's generator has a flow-matching loss instead (no nats). The cost column is the stage-1 training
-# step against the plain baseline's (fastest seed of each), and for the post-trained rows the seconds of
+# flow-prior row's generator has a flow-matching loss instead (no nats). The cost column is a stage-1 training
+# step against the plain baseline's, timed side by side in this process (`tvclab.bench.step_ratio`: rounds over the
+# tokenizers, the order reversed every other round, the median of each round's ratio; the step times the runs
+# recorded are kept in results.json but were taken at different times), and for the post-trained rows the seconds of
 # post-training on top. Paper-reported gains are over each paper's own baseline, on its own data.
 
 # %%
@@ -184,6 +187,19 @@ rows = {name: evaluation.tier_row(m.config, RUN_TIER, crosspaper.run_sets(m, RUN
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["plain"].per_seed[0]["metric"]]
 PR = [k for k in rows["plain"].per_seed[0] if k.startswith(("precision", "recall")) and not k.startswith("f_")]
 base_step = min(rows["plain"].values("seconds_per_step"))
+# the row whose tokenizer each row uses (a post-trained row trains none of its own): one stage-1 directory, one row
+STAGE1 = {n: train.stage_dir("stage1", crosspaper.config(m, RUN_TIER))[1] for n, m in ROWS.items()}
+tok_of = {n: next(o for o in ROWS if STAGE1[o] == STAGE1[n]) for n in ROWS}
+if tier == "paper":  # paper-sized tokenizers are not built inline: the runs' recorded step times stand in
+    STEP = {n: {"ratio": min(rows[n].values("seconds_per_step")) / base_step} for n in set(tok_of.values())}
+    print("paper tier: the cost column is the ratio of the runs' recorded step times (fastest seed of each)")
+else:
+    own = {n: crosspaper.config(ROWS[n], RUN_TIER) for n in dict.fromkeys(tok_of.values())}
+    STEP = step_ratio.stage1_step_ratios(own, "plain", rounds=2 if SMOKE else 10, warmup=1 if SMOKE else 2, seed=seed)
+    print("stage-1 step, side by side: " + ", ".join(f"{ROWS[n].label} {v['ms']:.0f} ms ({v['ratio']:.2f}x)"
+                                                     for n, v in STEP.items()))
+results["stage1_step"] = {"measured": STEP, "recorded_ratio": {
+    n: min(rows[n].values("seconds_per_step")) / base_step for n in rows}}
 
 
 def cell(r: evaluation.Row, key: str, digits: int = 3) -> str:
@@ -201,7 +217,7 @@ for name, r in rows.items():
         **{k: cell(r, k) for k in PR},
         "gLoss (nats/token)": cell(r, "gloss") if "gloss" in r.summary else f"flow-matching loss {cell(r, 'fm_loss')}",
         "rate (nats/image)": cell(r, "rate", 2), "codes used": cell(r, "codes_used", 0),
-        "stage-1 step / plain": f"{min(r.values('seconds_per_step')) / base_step:.2f}",
+        "stage-1 step / plain": f"{STEP[tok_of[name]]['ratio']:.2f}",
         "post-training (s)": f"{np.mean(r.values('posttrain_s')):.0f}" if m.posttrain else "-",
         "params enc / dec / generator (M)": f"{ps['params_encoder'] / 1e6:.2f} / {ps['params_decoder'] / 1e6:.2f} / "
                                             f"{ps['params_generator'] / 1e6:.2f}",
@@ -285,8 +301,8 @@ print("validation g" + METRIC + " (mean over seeds): " + ", ".join(f"{ROWS[n].la
 results["validation_order"] = [[n, rows[n].mean("val_gfid")] for n in order]  # a list: results.json sorts keys
 nseed = {"seeds": len(SEEDS), "N": N_EVAL}
 ps = lambda n: rows[n].mean("psnr")
-# a post-trained row and the row whose AR it post-trains share tokenizer and stage-2 run seed by seed: paired
-paired = lambda a, b: {a, b} in ({"plain", "vapi"}, {"wgf_dpd", "wgf_vapi"})
+# rows on one tokenizer (a post-trained row and the row whose AR it post-trains) share their runs seed by seed: paired
+paired = lambda a, b: tok_of[a] == tok_of[b]
 verdicts = [
     claims.compare(f"the method with the lowest validation g{METRIC} ({ROWS[best].label}, PSNR {ps(best):.2f} dB) "
                    f"has a lower test g{METRIC} than the runner-up on validation ({ROWS[second].label}, PSNR "

@@ -12,6 +12,7 @@ TINY = {
     "knn": ["--targets", "200", "--queries", "20", "--dim", "8", "--k", "3", "--repeats", "1"],
     "throughput": ["--tier", "smoke", "--steps", "2", "--warmup", "1"],
     "posttrain_cost": ["--tier", "smoke", "--set", "data.dataset=synthetic"],
+    "step_ratio": ["--tier", "smoke", "--steps", "2", "baseline_1d", "wartok"],
 }
 # benchmarks whose headline is a fraction of a floor (no "x")
 FRACTION = {"throughput"}
@@ -71,3 +72,18 @@ def test_posttrain_cost_is_the_ratio_of_the_recorded_step_times(capsys):
     s2 = artifacts.seconds_per_step(root / "stage2") * cfg.stage2.optim.steps
     pt = artifacts.seconds_per_step(root / "stage2__posttrain") * cfg.posttrain.optim.steps
     assert last == f"{pt / s2:.2f}x"
+
+
+def test_step_ratio_times_every_config_against_the_reference():
+    from tvclab import configs
+    from tvclab.bench.step_ratio import interleaved, stage1_step_ratios
+
+    calls = []
+    times = interleaved({"a": lambda i: calls.append(("a", i)), "b": lambda i: calls.append(("b", i))}, 2, 1)
+    assert calls == [("a", 0), ("b", 0), ("b", 1), ("a", 1), ("a", 2), ("b", 2)]  # the order turns every round
+    assert [len(v) for v in times.values()] == [2, 2]  # warm-up rounds untimed
+    cfgs = {n: configs.get(n, "smoke") for n in ("baseline_1d", "wartok")}
+    out = stage1_step_ratios(cfgs, "baseline_1d", rounds=2, warmup=1)
+    assert out["baseline_1d"]["ratio"] == 1.0 and out["wartok"]["ratio"] > 0 and out["wartok"]["ms"] > 0
+    with pytest.raises(ValueError, match="reference 'ae'"):
+        stage1_step_ratios(cfgs, "ae")

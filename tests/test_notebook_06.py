@@ -23,6 +23,10 @@ def test_notebook_06_smoke(smoke_notebook):
     assert res["rows"]["vapi"]["per_seed"][0]["posttrain_s"] > 0
     # what it reused and trained: every run directory once (2 seeds x (8 shared stage runs + 2 post-trainings) for
     # the rows, 2 seeds x 2 stages for the one smoke sweep point)
+    # the cost column: the four tokenizers timed side by side (the post-trained rows use plain's and WGF-DPD's)
+    step = res["stage1_step"]["measured"]
+    assert set(step) == {"plain", "wgf_dpd", "flow_prior", "prologue"} and step["plain"]["ratio"] == 1.0
+    assert all(v["ratio"] > 0 and v["ms"] > 0 for v in step.values())
     listed = res["runs"]["reused"] + res["runs"]["to_train"]
     assert len(listed) == len(set(listed)) == 2 * (8 + 2) + 2 * 2
     # best vs runner-up, each of the 5 methods vs plain, the combination vs each part, and the frontier for the two

@@ -87,11 +87,13 @@ class _Recorder(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
-def stage1_case(name: str, tier: str, seed: int = 0) -> Case:
+def stage1_case(name: str | configs.Config, tier: str = "cpu", seed: int = 0) -> Case:
+    """The stage-1 step of preset ``name`` at ``tier``, or of the config ``name`` itself."""
     from tvclab import data
     from tvclab.train.stage1 import Stage1Model
 
-    cfg = configs.get(name, tier)
+    cfg = name if isinstance(name, configs.Config) else configs.get(name, tier)
+    name = cfg.name
     channels = data.channels(cfg.data.dataset)
     torch.manual_seed(seed)
     model = Stage1Model(cfg, channels)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
 
@@ -24,6 +23,7 @@ from tvclab import configs
 from tvclab.models import count_params
 from tvclab.fit import build_optimizer
 from tvclab.train.stage1 import Stage1Model
+from tvclab.bench.step_ratio import interleaved
 
 
 def _flops_per_sample(layers: int, tokens: int, width: int, mlp_ratio: float, passes: int) -> float:
@@ -60,19 +60,14 @@ def main(argv=None) -> int:
           f"{torch.get_num_threads()} threads, LPIPS off in both")
 
     def step(k):
-        t = time.perf_counter()
-        out = models[k](x, models[k].draw(args.batch, 0))
-        opts[k].zero_grad(set_to_none=True)
-        out["loss"].backward()
-        opts[k].step()
-        return time.perf_counter() - t
+        def one(i: int) -> None:
+            out = models[k](x, models[k].draw(args.batch, 0))
+            opts[k].zero_grad(set_to_none=True)
+            out["loss"].backward()
+            opts[k].step()
+        return one
 
-    times = {"rec": [], "wgf": []}
-    for i in range(3 + args.steps):
-        for k in (("rec", "wgf") if i % 2 == 0 else ("wgf", "rec")):
-            dt = step(k)
-            if i >= 3:
-                times[k].append(dt)
+    times = interleaved({"rec": step("rec"), "wgf": step("wgf")}, args.steps, warmup=3)
     med = {k: statistics.median(v) for k, v in times.items()}
     paired = statistics.median(b / a for a, b in zip(times["rec"], times["wgf"]))
     fl_rec, fl_wgf = _flops(cfg_wgf, w)
