@@ -91,7 +91,6 @@ def kill_and_resume(tmp_path):
     on the interrupted run; ``cli(extra)`` runs the CLI with ``ARGS + extra``), then ``--resume`` it; assert its
     metrics log and final metrics equal the uninterrupted run's. Returns the two folders."""
     import json
-    import signal
     import time
 
     from tvclab.io import read_jsonl
@@ -107,7 +106,7 @@ def kill_and_resume(tmp_path):
         deadline = time.time() + 120
         while not (out / "ckpt.pt").exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+        proc.kill()  # SIGKILL; nothing once the process has already exited (and was reaped by poll)
         proc.wait()
         assert not (out / "done.json").exists(), "the run finished before it could be killed"
         if between is not None:

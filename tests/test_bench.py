@@ -74,16 +74,35 @@ def test_posttrain_cost_is_the_ratio_of_the_recorded_step_times(capsys):
     assert last == f"{pt / s2:.2f}x"
 
 
-def test_step_ratio_times_every_config_against_the_reference():
+def test_step_ratio_times_every_config_against_the_reference(monkeypatch):
+    import time
+
     from tvclab import configs
-    from tvclab.bench.step_ratio import interleaved, stage1_step_ratios
+    from tvclab.bench import step_ratio
 
     calls = []
-    times = interleaved({"a": lambda i: calls.append(("a", i)), "b": lambda i: calls.append(("b", i))}, 2, 1)
+    times = step_ratio.interleaved({"a": lambda i: calls.append(("a", i)), "b": lambda i: calls.append(("b", i))}, 2, 1)
     assert calls == [("a", 0), ("b", 0), ("b", 1), ("a", 1), ("a", 2), ("b", 2)]  # the order turns every round
     assert [len(v) for v in times.values()] == [2, 2]  # warm-up rounds untimed
-    cfgs = {n: configs.get(n, "smoke") for n in ("baseline_1d", "wartok")}
-    out = stage1_step_ratios(cfgs, "baseline_1d", rounds=2, warmup=1)
-    assert out["baseline_1d"]["ratio"] == 1.0 and out["wartok"]["ratio"] > 0 and out["wartok"]["ms"] > 0
+    # steps of known relative cost: the ratios come out at those costs
+    cost = {"baseline_1d": 0.01, "wartok": 0.03}
+    monkeypatch.setattr(step_ratio, "stage1_step", lambda cfg, seed=0: lambda i: time.sleep(cost[cfg.name]))
+    cfgs = {n: configs.get(n, "smoke") for n in cost}
+    out = step_ratio.stage1_step_ratios(cfgs, "baseline_1d", rounds=4, warmup=1)
+    assert out["baseline_1d"]["ratio"] == 1.0 and 2.5 < out["wartok"]["ratio"] < 3.3
+    assert 28 < out["wartok"]["ms"] < 45 and out["wartok"]["batch"] == cfgs["wartok"].optim.batch_size
     with pytest.raises(ValueError, match="reference 'ae'"):
-        stage1_step_ratios(cfgs, "ae")
+        step_ratio.stage1_step_ratios(cfgs, "ae")
+
+
+def test_step_ratio_steps_the_stage_1_model_in_train_mode():
+    import torch
+
+    from tvclab import configs
+    from tvclab.bench.step_ratio import stage1_step
+
+    step = stage1_step(configs.get("baseline_1d", "smoke"))
+    before = [p.detach().clone() for p in step.model.parameters()]
+    step(0)  # forward, backward, clipping, AdamW
+    assert step.model.training
+    assert any(not torch.equal(a, p) for a, p in zip(before, step.model.parameters()))

@@ -72,7 +72,9 @@ def inventory(runs: dict[str, tuple[Method, Sequence[int]]], tier: str) -> dict[
     """Which stage runs of ``runs`` (``{label: (method, seeds)}``) are finished already and which are still to
     train: ``{"reused": ["plain+vapi seed 0 stage1", ...], "to_train": [...]}``, one entry per run directory (rows
     that share a stage, such as VA-pi and the plain row's stage 1, are listed together). Read-only: it looks for each
-    stage's done marker where ``train.run`` puts it (the runner returns at once for the finished ones)."""
+    stage's done marker where ``train.run`` puts it. The runner returns at once for those whose marker holds the
+    same config, and stops with RunConflictError for one with another (a run this list calls "reused" then does
+    not pass silently)."""
     from .train import STAGES, stage_dir
 
     seen: dict = {}  # stage directory -> [labels, seed, stage, finished]

@@ -2,8 +2,8 @@
 (notebook 06's cost column: "the extra training cost over the plain baseline as a measured step-time ratio").
 
 Every config's ``Stage1Model`` (tokenizer plus its objectives: WGF-DPD's proxy and target, the prologue's joint AR,
-the flow-prior alignment) takes full AdamW steps on a fixed batch of its own batch size (``throughput.stage1_case``;
-data loading is not timed).
+the flow-prior alignment) takes training steps as the fit loop takes them, on a fixed batch of its own batch size
+(``throughput.stage1_case``; data loading is not timed).
 The steps go round the models, the order reversed every other round, so slow changes in machine load affect every
 model alike (as in ``wgf_overhead``). A config's ratio is the median over rounds of its step time over the
 reference's in the same round. The step times a run directory records are no substitute when the runs were made at
@@ -38,20 +38,27 @@ def interleaved(steps: dict[str, Callable[[int], None]], rounds: int, warmup: in
 
 
 def stage1_step(cfg: configs.Config, seed: int = 0) -> Callable[[int], None]:
-    """One training step of ``cfg``'s stage 1 as ``throughput`` builds it (forward with the step's draws on a fixed
-    batch, backward, AdamW over the stage's parameter groups)."""
+    """One training step of ``cfg``'s stage 1: the model and step function ``throughput`` builds (a fixed batch, the
+    step's draws), then what ``tvclab.fit.fit`` does with them (train mode, backward, the gradient norm with the
+    stage's clipping, AdamW over the stage's parameter groups). The learning-rate schedule and logging are left out:
+    they cost the same for every config."""
     from tvclab.bench.throughput import stage1_case
     from tvclab.fit import build_optimizer
+    from tvclab.fit.loop import _grad_norm  # the loop's own clipping / norm step
 
     case = stage1_case(cfg, seed=seed)
     opt = build_optimizer(case.model.param_groups(), case.optim)
+    trained = [p for p in case.model.parameters() if p.requires_grad]
+    case.model.train()
 
     def step(i: int) -> None:
         out = case.step_fn(i)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
+        _grad_norm(trained, case.optim.grad_clip)
         opt.step()
 
+    step.model = case.model  # what it trains (for a caller's checks)
     return step
 
 
