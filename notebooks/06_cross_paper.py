@@ -95,9 +95,6 @@ INVENTORY = crosspaper.inventory({**{n: (m, SEEDS) for n, m in ROWS.items()},
 print(f"stage runs needed: {len(INVENTORY['reused']) + len(INVENTORY['to_train'])}; finished already (reused): "
       f"{len(INVENTORY['reused'])}; to train here: {len(INVENTORY['to_train'])}"
       + ("".join(f"\n  trains: {r}" for r in INVENTORY["to_train"])))
-if tier == "paper" and INVENTORY["to_train"]:  # paper-sized runs come from torchrun (the commands below), not from here
-    raise SystemExit(f"paper tier: {len(INVENTORY['to_train'])} stage runs are missing ({INVENTORY['to_train'][0]}, ...); "
-                     "produce them with the torchrun commands of the next cell, then rerun this notebook")
 results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_EVAL, "backbone": SHARED,
                  "validation_split": data.validation_split(DATASET),
                  "choices": {"wgf": wgf, "posttrain_lr": lr}, "runs": INVENTORY, "rows": {}}
@@ -115,10 +112,9 @@ for name, m in ROWS.items():
     cfg = crosspaper.config(m, "paper")
     root = train.default_run_dir(cfg)
     with torch.device("meta"):
-        counts = Tokenizer.from_config(cfg, data.channels(cfg.data.dataset)).param_counts()
-        prior = train.stage2.build_prior(cfg, cfg.tokenizer.n_tokens if cfg.tokenizer.kind == "1d" else
-                                         (cfg.data.image_size // cfg.tokenizer.patch_size) ** 2,
-                                         data.num_classes(cfg.data.dataset))
+        tok = Tokenizer.from_config(cfg, data.channels(cfg.data.dataset))
+        counts = tok.param_counts()
+        prior = train.stage2.build_prior(cfg, tok.n_tokens, data.num_classes(cfg.data.dataset))
     cmds = [train.command(st, cfg, root) for st in crosspaper.stages(m)]
     paper_rows.append({"row": m.label, "encoder (M)": f"{counts['encoder'] / 1e6:.1f}",
                        "decoder (M)": f"{counts['decoder'] / 1e6:.1f}", "generator (M)": f"{count_params(prior) / 1e6:.1f}",
@@ -138,6 +134,9 @@ print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
 # post-training on top. Paper-reported gains are over each paper's own baseline, on its own data.
 
 # %%
+if tier == "paper" and INVENTORY["to_train"]:  # paper-sized runs come from torchrun (the commands above), not from here
+    raise SystemExit(f"paper tier: {len(INVENTORY['to_train'])} stage runs are missing ({INVENTORY['to_train'][0]}, ...); "
+                     "produce them with the torchrun commands printed above, then rerun this notebook")
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=SHARED["data.image_size"])
 real_val = evaluation.reference_images(DATASET, "val", min(N_EVAL, data.validation_split(DATASET)["size"]),
                                        image_size=SHARED["data.image_size"])
