@@ -119,3 +119,26 @@ def kill_and_resume(tmp_path):
         return ref, out
 
     return run
+
+
+@pytest.fixture
+def offline_metrics(monkeypatch, tmp_path):
+    """FD-clf's path: an empty torch hub cache (no Inception or VGG weights), no network, a fresh classifier cache
+    and notices not yet printed; returns ``tmp_path`` (the hub cache is ``tmp_path / "torch"``)."""
+    from tvclab import memo
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("TVCLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TVCLAB_OFFLINE", "1")
+    monkeypatch.delenv("TVCLAB_FID_FEATURES", raising=False)
+    memo.clear("notices")
+    return tmp_path
+
+
+def check_smoke_rows(res: dict, rows) -> None:
+    """What every table notebook's smoke results.json holds: the smoke tier, seeds 0 and 1, exactly ``rows`` under
+    "rows", and each row's per-seed metrics for those seeds in order."""
+    assert res["tier"] == "smoke" and res["seeds"] == [0, 1]
+    assert set(res["rows"]) == set(rows)
+    for row in rows:
+        assert [m["seed"] for m in res["rows"][row]["per_seed"]] == [0, 1], row

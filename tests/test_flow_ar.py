@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tvclab import classifier as clf
-from tvclab import configs, evaluation, flow, memo, train
+from tvclab import configs, evaluation, flow, train
 from tvclab.flow import PATH
 from tvclab.io import read_jsonl
 from tvclab.models import ARPrior, FlowARPrior
@@ -151,17 +151,7 @@ def ae_run(tmp_path_factory):
     return s1, root / "copy"
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """FD-clf (no Inception weights, no network) with a fresh classifier cache (tests/test_metrics.py)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("TVCLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TVCLAB_OFFLINE", "1")
-    monkeypatch.delenv("TVCLAB_FID_FEATURES", raising=False)
-    memo.clear("notices")
-
-
-def test_stage2_sample_and_gfid_for_a_continuous_tokenizer(ae_run, offline):
+def test_stage2_sample_and_gfid_for_a_continuous_tokenizer(ae_run, offline_metrics):
     s1, _ = ae_run
     cfg = train.run_config(s1)
     enc = train.encode_dataset(s1, "test")

@@ -7,21 +7,10 @@ import scipy.linalg
 import torch
 
 from tvclab import classifier as clf
-from tvclab import data, memo, metrics
+from tvclab import data, metrics
 from tvclab.metrics import fidelity
 
 TINY = clf.ClassifierConfig(dataset="synthetic", width=8, feature_dim=16, steps=40, batch_size=64, lr=5e-3)
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """An empty torch hub cache, no network, a fresh classifier cache and notices not yet printed."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("TVCLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TVCLAB_OFFLINE", "1")
-    monkeypatch.delenv("TVCLAB_FID_FEATURES", raising=False)
-    memo.clear("notices")
-    return tmp_path
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +62,7 @@ def test_frechet_bootstrap_interval_over_samples():
 
 # ---------------------------------------------------------------- FD-clf, the labelled offline path
 
-def test_offline_reports_fd_clf_never_fid(offline, tiny_classifier, capsys):
+def test_offline_reports_fd_clf_never_fid(offline_metrics, tiny_classifier, capsys):
     real, _ = data.load("synthetic", "test").tensors(300)
     fake = (real + 0.3 * torch.randn_like(real)).clamp(-1, 1)
     out = metrics.generation_metrics(real, fake, dataset="synthetic", n=256, classifier=tiny_classifier)
@@ -90,7 +79,7 @@ def test_offline_reports_fd_clf_never_fid(offline, tiny_classifier, capsys):
         metrics.fid(real, fake, dataset="synthetic", features="inception")
 
 
-def test_fd_clf_bootstrap_interval(offline, tiny_classifier):
+def test_fd_clf_bootstrap_interval(offline_metrics, tiny_classifier):
     real, _ = data.load("synthetic", "test").tensors(200)
     fake = (real + 0.3 * torch.randn(real.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
     plain = metrics.fid(real, fake, dataset="synthetic", classifier=tiny_classifier)
@@ -102,7 +91,7 @@ def test_fd_clf_bootstrap_interval(offline, tiny_classifier):
         metrics.fid(real, fake, dataset="synthetic", classifier=tiny_classifier, bootstrap=1)
 
 
-def test_fd_clf_equals_torch_fidelity_on_the_registered_extractor(offline, tiny_classifier):
+def test_fd_clf_equals_torch_fidelity_on_the_registered_extractor(offline_metrics, tiny_classifier):
     import torch_fidelity
 
     real, _ = data.load("synthetic", "test").tensors(200)
@@ -115,7 +104,7 @@ def test_fd_clf_equals_torch_fidelity_on_the_registered_extractor(offline, tiny_
     assert ours == pytest.approx(theirs, rel=1e-4)
 
 
-def test_fd_clf_grows_with_noise_and_has_a_floor(offline, tiny_classifier):
+def test_fd_clf_grows_with_noise_and_has_a_floor(offline_metrics, tiny_classifier):
     reference, _ = data.load("synthetic", "train").tensors(400)
     real, _ = data.load("synthetic", "test").tensors(400)
     g = torch.Generator().manual_seed(0)
@@ -127,7 +116,7 @@ def test_fd_clf_grows_with_noise_and_has_a_floor(offline, tiny_classifier):
     assert floor["n"] == 400 and 0 < floor["fd_clf_floor"] < fds[2]
 
 
-def test_cached_inception_weights_give_fid_keys(offline, monkeypatch):
+def test_cached_inception_weights_give_fid_keys(offline_metrics, monkeypatch):
     """With the weights file in the hub cache, the Inception path runs and names its keys fid / is / kid.
     (Features are faked here: a real Inception pass is minutes on 2 cores.)"""
     fidelity.inception_weights_path().parent.mkdir(parents=True)
@@ -153,7 +142,7 @@ def test_cached_inception_weights_give_fid_keys(offline, monkeypatch):
 
 # ---------------------------------------------------------------- LPIPS, PSNR
 
-def test_lpips_without_weights_raises_the_named_error(offline):
+def test_lpips_without_weights_raises_the_named_error(offline_metrics):
     a = torch.zeros(2, 1, 28, 28)
     with pytest.raises(metrics.LPIPSUnavailableError, match=r"vgg16-397923af\.pth.*hub/checkpoints") as e:
         metrics.lpips_distance(a, a)
@@ -178,8 +167,8 @@ def write_fake_vgg16(torch_home):
     torch.save(sd, path)
 
 
-def test_lpips_with_backbone_weights(offline):
-    write_fake_vgg16(offline / "torch")
+def test_lpips_with_backbone_weights(offline_metrics):
+    write_fake_vgg16(offline_metrics / "torch")
     a, _ = data.load("synthetic", "test").tensors(3)
     b = a.flip(-1).requires_grad_(True)
     d = metrics.lpips_distance(a, b)
