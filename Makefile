@@ -7,7 +7,7 @@ JOBS    ?= 1
 ONLY    ?=
 ARGS    ?=
 
-.PHONY: install data book-deps book figures smoke test clean
+.PHONY: install data book-deps book figures smoke test test-portable clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,14 @@ smoke: install
 
 test: install book-deps
 	$(BIN)/python -m pytest -q
+
+# The unit tests again (not the notebook smoke runs and torchrun: -m "not slow") as another CPU would run them: MKL's
+# conditional-numerical-reproducibility mode and ATen's baseline kernels instead of this CPU's AVX-512/AVX2 paths,
+# and the tests in a shuffled order (pytest-random-order; the seed is printed, rerun one with SEED=N).
+SEED ?= $(shell git rev-parse --short=7 HEAD 2>/dev/null | xargs -I{} printf '%d' 0x{} 2>/dev/null || echo 1)
+test-portable: install
+	MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q -m "not slow" \
+	  -p random_order --random-order-bucket=global --random-order-seed=$(SEED)
 
 clean:
 	rm -rf $(VENV) lib/*.egg-info

@@ -1,9 +1,72 @@
 import math
 import os
+import random
 import subprocess
 import sys
+import zlib
 
+import numpy as np
 import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seeded(request):
+    """Every test starts from the same global random state, whatever ran before it: torch, numpy and ``random``
+    seeded from the test's own id (crc32), so a test's unseeded draws (``torch.randn``, a module's initial
+    weights) are the same alone, in the file's order and in a shuffled order (``.ci/run`` shuffles)."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    yield
+
+
+# ---------------------------------------------------------------- float32 tolerances
+# Two evaluations of one float32 computation may round differently: another batch size or sequence length sends
+# MKL/oneDNN down another blocking of the same reduction, and another CPU (AVX2 against AVX-512, Intel against
+# AMD) takes another kernel. Equal-in-exact-arithmetic results then differ by rounding, and only by rounding, which
+# the standard worst-case bound prices: n rounded operations on the path from the inputs to an output move it by at
+# most gamma_n = n * eps / (1 - n * eps) of the magnitudes that flow through them (Higham, "Accuracy and Stability of
+# Numerical Algorithms", 2nd ed., 2002, Lemma 3.1 and eq. 3.12 for a dot product). Tests compare such results with
+# ``assert_f32_close(actual, expected, ops=n)``: the tolerance is gamma_n relative to the largest magnitude of the
+# expected tensor (a rounding error is a fraction of the values that were summed, not of an output that happens to
+# sit near zero), with ``ops`` written beside each call as the sum of the reduction lengths along the deepest path.
+EPS32 = float(torch.finfo(torch.float32).eps)  # 2**-23 = 1.19e-7
+
+
+def gamma32(ops: int) -> float:
+    """Higham's gamma_n for float32: the worst-case relative rounding error of ``ops`` rounded operations."""
+    if ops * EPS32 >= 1:
+        raise ValueError(f"ops={ops} is too deep for a float32 rounding bound (ops * eps >= 1)")
+    return ops * EPS32 / (1 - ops * EPS32)
+
+
+def f32_atol(expected, ops: int) -> float:
+    """Absolute tolerance gamma_ops * max(1, max|expected|): relative to the output magnitude when it exceeds 1, and
+    to the unit scale of normalised activations below it."""
+    scale = float(torch.as_tensor(expected).detach().abs().max()) if torch.as_tensor(expected).numel() else 0.0
+    return gamma32(ops) * max(scale, 1.0)
+
+
+def transformer_ops(width: int, depth: int, n_tokens: int, mlp_ratio: float = 4.0) -> int:
+    """Rounded operations on the deepest path of a pre-norm transformer (``models.blocks``), for ``gamma32``: per
+    block two norms (2 x width each: mean of squares and scale), the qkv and output projections (width each), the
+    attention scores (at most width) and the softmax and attention-weighted sum (n_tokens each), the MLP
+    (width + mlp_ratio x width); plus the embedding-side and head-side projections (width each)."""
+    return int(depth * ((7 + mlp_ratio) * width + 2 * n_tokens) + 2 * width)
+
+
+def assert_f32_close(actual, expected, ops: int, msg: str = "") -> None:
+    """``actual`` equals ``expected`` up to float32 rounding of a computation ``ops`` operations deep (see above).
+    Two tensors that differ by more differ by something other than rounding: an indexing or masking error, a
+    batch-dependent layer, a leak across rows or positions."""
+    actual, expected = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
+    assert actual.shape == expected.shape, f"{msg} shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    atol = f32_atol(expected, ops)
+    err = float((actual.double() - expected.double()).abs().max()) if expected.numel() else 0.0
+    assert err <= atol, (f"{msg} max |difference| {err:.3g} > {atol:.3g} = gamma_{ops} x max|expected| "
+                         f"{float(expected.abs().max()):.3g}")
 
 
 @pytest.fixture(autouse=True, scope="session")
