@@ -313,7 +313,7 @@ def test_compiled_training_matches_eager_to_float_rounding(runs):
     s2 = train.run("stage2", "baseline_1d", "smoke", SYN + ["runtime.compile=true"])
     compiled = json.loads((s2 / "done.json").read_text())["metrics"]
     # not a rounding bound (conftest.gamma32): 8 optimiser steps carry the fused kernels' rounding forward, so the
-    # two runs part at the 1e-6 level; 1e-4 of a loss near 3 nats is far below any effect a notebook reports
+    # two runs part by more than one pass's rounding; 1e-4 of a loss near 3 nats is far below any reported effect
     assert compiled["gloss"] == pytest.approx(eager["gloss"], rel=1e-4)
     assert compiled["top1"] == pytest.approx(eager["top1"], abs=0.01)
 
