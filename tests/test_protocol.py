@@ -33,10 +33,11 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean():
 def test_summarize_marks_a_single_seed():
     s = stats.summarize([1.0, 2.0, 3.0])
     assert s["mean"] == 2.0 and s["std"] == 1.0 and s["n"] == 3 and not s["single_seed"]
-    assert 1.0 <= s["lo"] < 2.0 < s["hi"] <= 3.0 and s["values"] == [1.0, 2.0, 3.0]
+    assert s["lo"] < 2.0 < s["hi"] and s["values"] == [1.0, 2.0, 3.0] and s["kind"] == "t one-sample"
+    assert s["hi"] - 2.0 == pytest.approx(4.302652729749464 / np.sqrt(3))  # t_{2, 0.975} s / sqrt(n), s = 1
     one = stats.summarize([0.5])
     assert one == {"mean": 0.5, "std": None, "lo": None, "hi": None, "n": 1, "values": [0.5], "single_seed": True,
-                   "level": 0.95}
+                   "level": 0.95, "kind": None, "df": None}
 
 
 def test_difference_independent_and_paired():
@@ -71,7 +72,7 @@ def test_compare_separated_seeds(better, ours, reference, verdict):
     assert c["difference"]["mean"] == pytest.approx(np.mean(ours) - np.mean(reference))
     lo, hi = c["difference"]["lo"], c["difference"]["hi"]
     assert lo < c["difference"]["mean"] < hi and (lo > 0 or hi < 0)
-    assert c["ours"]["n"] == 5 and c["paper"] == "11.30 (W Tab. 1)" and "bootstrap over seeds" in c["method"]
+    assert c["ours"]["n"] == 5 and c["paper"] == "11.30 (W Tab. 1)" and "Welch t over seeds" in c["method"]
 
 
 def test_compare_overlapping_is_inconclusive():
@@ -144,7 +145,8 @@ def test_table_rows_for_save_table(tmp_path):
         claims.compare("lower FD", LOW, HIGH, better="lower", paper="52.53 -> 11.30", n={"samples": 5000, "seeds": 5}),
         claims.threshold("residual", 1e-16, 1e-10, better="lower", exact=True, n=80),
     ])
-    assert [set(r) for r in rows] == [{"claim", "verdict", "ours", "reference", "difference", "paper", "n"}] * 2
+    assert [set(r) for r in rows] == [{"claim", "verdict", "ours", "reference", "difference", "paper", "n",
+                                       "interval", "mde", "effect"}] * 2
     assert rows[0]["verdict"] == "holds" and "(5 seeds)" in rows[0]["ours"] and rows[0]["n"] == "samples=5000, seeds=5"
     assert rows[1]["reference"] == "< 1e-10" and rows[1]["paper"] == "" and rows[1]["n"] == "80"
     md = report.save_table(rows, tmp_path, "claims")

@@ -1,4 +1,4 @@
-"""The one claims helper (SPEC "Evaluation protocol"): a verdict computed from our numbers, never hand-written.
+"""The one claims helper: a verdict computed from our numbers, never hand-written.
 
 A verdict is exactly one of ``VERDICTS``: "holds", "does not hold" or "inconclusive".
 
@@ -8,6 +8,7 @@ A verdict is exactly one of ``VERDICTS``: "holds", "does not hold" or "inconclus
   than ``margin``"; a negative margin states non-inferiority).
 - ``threshold(claim, ours, bound, better=...)``: one quantity against a fixed bound (a cost ratio above 100, a
   residual below 1e-10), by the interval of ours.
+- ``holm(results)``: the same results with a Holm-adjusted verdict beside each raw one (Holm 1979).
 - ``table(results)``: flat rows for ``report.save_table``.
 
 A quantity (``ours``, ``reference``) is one of: per-seed values (a list or array), a ``stats.summarize`` dict
@@ -15,6 +16,18 @@ A quantity (``ours``, ``reference``) is one of: per-seed values (a list or array
 over samples, ``metrics.frechet_bootstrap``) or a bare number. Without any interval the verdict is "inconclusive",
 unless ``exact=True`` says the numbers are deterministic (an identity's residual, a count): then the point values
 decide and the verdict is "holds" or "does not hold".
+
+**Per-seed values** get Student-t intervals (``tvclab.stats``): paired t on the per-seed differences with
+``paired=True`` (the same seeds in the same order on both sides), Welch's t otherwise. Such a comparison also
+carries its two-sided t-test p-value against the margin (``p``, what ``holm`` adjusts) and its **minimum detectable
+effect** (``mde``: the smallest true difference the test had 80% power to see at the stated level, noncentral t;
+``stats.mde``). Intervals given from outside (over samples) combine by MOVER and have neither: no seed sd stands
+behind them, and ``method`` says so.
+
+**Direction checks.** ``paper_values=(ours_paper, reference_paper)`` (``paper_value=`` for a threshold) are the
+paper's own two numbers: a claim whose tested direction they contradict raises ``ValueError`` naming both,
+unless ``beyond_paper=True`` marks it as going beyond the paper (recorded in the result). With them the result
+also carries the paper's relative effect beside the relative MDE ("paper -24%; detectable here >= 31%").
 """
 from __future__ import annotations
 
@@ -28,37 +41,41 @@ from . import stats
 
 VERDICTS = ("holds", "does not hold", "inconclusive")
 BETTER = ("lower", "higher")
+GIVEN = "given interval"  # the interval kind of a {"value", "lo", "hi"} quantity (one over samples, as a rule)
 
 
 # ---------------------------------------------------------------- quantities
 
-def _quantity(x, what: str, level: float, n_boot: int, seed: int) -> dict:
-    """``x`` as {mean, lo, hi, n, single_seed, kind}; kind "seeds" (per-seed values), "interval" (a value with a
-    given interval) or "point" (a bare number)."""
+def _quantity(x, what: str, level: float) -> dict:
+    """``x`` as {mean, lo, hi, n, single_seed, source, kind, ...}; source "seeds" (per-seed values), "interval" (a
+    value with a given interval) or "point" (a bare number); kind the interval kind (``stats``) or None."""
     if isinstance(x, Mapping):
         if "values" in x:
-            return _seeds(x["values"], what, level, n_boot, seed)
+            return _seeds(x["values"], what, level)
         key = "value" if "value" in x else "mean" if "mean" in x else None
         if key is None:
             raise ValueError(f"{what}: a dict must hold 'values' (per-seed), or 'value' with 'lo' and 'hi'; "
                              f"got keys {sorted(x)}")
         mean, lo, hi = _number(x[key], what), x.get("lo"), x.get("hi")
         if lo is None or hi is None:
-            return {"mean": mean, "lo": None, "hi": None, "n": x.get("n"), "single_seed": None, "kind": "point"}
+            return {"mean": mean, "lo": None, "hi": None, "n": x.get("n"), "single_seed": None, "source": "point",
+                    "kind": None}
         lo, hi = _number(lo, f"{what} lo"), _number(hi, f"{what} hi")
         if not lo <= hi:
             raise ValueError(f"{what}: interval [{lo}, {hi}] has lo > hi")
+        kind = x.get("interval") if isinstance(x.get("interval"), str) else GIVEN  # evaluation.frechet names it
         return {"mean": mean, "lo": lo, "hi": hi, "n": x.get("n", x.get("n_boot")), "single_seed": None,
-                "kind": "interval"}
+                "source": "interval", "kind": kind}
     if isinstance(x, (Sequence, np.ndarray)) and not isinstance(x, str):
-        return _seeds(x, what, level, n_boot, seed)
-    return {"mean": _number(x, what), "lo": None, "hi": None, "n": None, "single_seed": None, "kind": "point"}
+        return _seeds(x, what, level)
+    return {"mean": _number(x, what), "lo": None, "hi": None, "n": None, "single_seed": None, "source": "point",
+            "kind": None}
 
 
-def _seeds(values, what: str, level: float, n_boot: int, seed: int) -> dict:
-    s = stats.summarize([_number(v, what) for v in values], level=level, n_boot=n_boot, seed=seed)
+def _seeds(values, what: str, level: float) -> dict:
+    s = stats.summarize([_number(v, what) for v in values], level=level)
     return {"mean": s["mean"], "lo": s["lo"], "hi": s["hi"], "n": s["n"], "single_seed": s["single_seed"],
-            "kind": "seeds", "values": s["values"]}
+            "source": "seeds", "kind": s["kind"], "values": s["values"], "std": s["std"], "df": s["df"]}
 
 
 def _number(v, what: str) -> float:
@@ -75,7 +92,7 @@ def _has_interval(q: dict) -> bool:
 
 
 def _public(q: dict) -> dict:
-    return {k: q[k] for k in ("mean", "lo", "hi", "n", "single_seed")}
+    return {k: q[k] for k in ("mean", "lo", "hi", "n", "single_seed", "kind")}
 
 
 def _check_better(better) -> int:
@@ -116,48 +133,164 @@ def _mover(a: dict, b: dict) -> tuple[float, float]:
     return (d - math.hypot(a["mean"] - la, ub - b["mean"]), d + math.hypot(ua - a["mean"], b["mean"] - lb))
 
 
+def _fmt_df(df: float) -> str:
+    return format(df, ".3g")
+
+
+def _seed_method(d: dict, level: float, qa: dict, qb: dict) -> str:
+    """The method text of a ``stats.difference`` of ours - reference over seeds: its kind, n and df."""
+    tail = f"df {_fmt_df(d['df'])}, level {level:g}"
+    if d["kind"] == stats.KIND_PAIRED:
+        return f"{d['kind']} over seeds (n = {d['n_a']} pairs, {tail})"
+    if d["fixed"] is not None:
+        (free, qf), (fixed, qx) = ((("reference", qb), ("ours", qa)) if d["fixed"] == "a"
+                                   else (("ours", qa), ("reference", qb)))
+        return (f"{d['kind']} over the seeds of {free} (n = {qf['n']}, {tail}); {fixed} held fixed "
+                f"({_why_fixed(qx)})")
+    return f"{d['kind']} over seeds (n = {d['n_a']} vs {d['n_b']}, {tail})"
+
+
+def _power_text(mde, why_none: str | None, power: float) -> str:
+    if mde is None:
+        return f"no MDE: {why_none}"
+    return f"MDE {mde:.4g} at {power:.0%} power (noncentral t)"
+
+
+def _percent(x: float, signed: bool) -> str:
+    return format(x, "+.0%" if signed else ".0%")
+
+
+def _relative_text(paper_relative, mde_relative) -> str | None:
+    parts = []
+    if paper_relative is not None:
+        parts.append(f"paper {_percent(paper_relative, True)}")
+    if mde_relative is not None:
+        parts.append(f"detectable here >= {_percent(mde_relative, False)}")
+    elif paper_relative is not None:
+        parts.append("detectable here: no MDE")
+    return "; ".join(parts) or None
+
+
+def _paper_pair(paper_values, claim: str) -> tuple[float, float]:
+    if isinstance(paper_values, (str, bytes)) or not isinstance(paper_values, Sequence) or len(paper_values) != 2:
+        raise ValueError(f"claim {claim!r}: paper_values must be the paper's two numbers (ours_paper, "
+                         f"reference_paper), got {paper_values!r}")
+    return _number(paper_values[0], "paper_values[0]"), _number(paper_values[1], "paper_values[1]")
+
+
+def _check_paper_direction(claim: str, sign: int, better: str, margin: float, op: float, rp: float,
+                           ref_mean: float, beyond_paper: bool) -> str:
+    """'agrees' or 'contradicts' (the latter raises unless ``beyond_paper``).
+
+    The paper's gain is sign x (op - rp). With margin >= 0 the claim tests "ours better", which the paper's own
+    numbers contradict when its gain is negative (a tie does not contradict). With a negative margin (a
+    non-inferiority claim, "not worse by more than |margin|") they contradict when the paper's relative gain
+    sign x (op - rp) / |rp| falls below the claim's relative margin margin / |reference mean|."""
+    gain = sign * (op - rp)
+    if margin < 0 and rp != 0 and ref_mean != 0:
+        rel_gain, rel_margin = gain / abs(rp), margin / abs(ref_mean)
+        bad = rel_gain < rel_margin
+        why = (f"the paper's own numbers (ours {op:g} vs reference {rp:g}, better={better!r}) are worse by "
+               f"{_percent(-rel_gain, False)}, beyond the claim's non-inferiority margin of "
+               f"{_percent(-rel_margin, False)}")
+    else:
+        bad = gain < 0
+        why = (f"the paper's own numbers show the opposite direction: ours {op:g} vs reference {rp:g} is "
+               f"{'higher' if op > rp else 'lower'}, and the claim tests better={better!r}")
+    if bad and not beyond_paper:
+        raise ValueError(f"claim {claim!r}: {why}. Test the direction the paper's numbers show (swap the sides "
+                         f"or `better`), or pass beyond_paper=True to mark the claim as going beyond the paper")
+    return "contradicts" if bad else "agrees"
+
+
 def compare(claim: str, ours, reference, *, better: str, paper: str | None = None, n: int | dict | None = None,
             margin: float = 0.0, exact: bool = False, paired: bool = False, level: float = stats.LEVEL,
-            n_boot: int = stats.N_BOOT, seed: int = 0) -> dict:
+            power: float = stats.POWER, paper_values: Sequence[float] | None = None,
+            beyond_paper: bool = False) -> dict:
     """Verdict on "ours is better than reference" (``better``: "lower" or "higher" is an improvement).
 
     ours, reference: per-seed values, a ``stats.summarize`` dict, a ``{"value", "lo", "hi"}`` dict or a number.
     The interval of the difference ``ours - reference`` is
-      - per-seed on both sides: a bootstrap over seeds (``stats.difference``; ``paired=True`` when the lists are
-        the same seeds in the same order); a single-seed side is held fixed;
+      - per-seed values on both sides: Student t over seeds (``stats.difference``): paired t on the per-seed
+        differences with ``paired=True`` (the lists are the same seeds in the same order), Welch's t otherwise; a
+        single-seed side, or a bare number against per-seed values, is held fixed (one-sample t of the other side);
       - otherwise, when at least one side has an interval: MOVER from the two intervals; a side without one (a
         bare number) is held fixed;
       - no interval on either side: none, and the verdict is "inconclusive" unless ``exact=True``.
+    A t interval comes with ``p`` (two-sided t-test of "the gain equals ``margin``"; its interval excludes the
+    margin exactly when p < 1 - level) and ``mde`` (``stats.mde`` from the seed sds and n at ``power``: the
+    smallest true |gain - margin| the test had that power to detect). ``mde`` is None where no seed sd exists: a
+    single-seed side (its variability is unknown), intervals over samples (MOVER), bare numbers, exact claims.
     paper: the paper's number (as text, with its table) shown beside ours; n: the N of the metric (samples, seeds).
-    Returns claim, verdict, ours / reference (mean, lo, hi, n, single_seed), difference (mean, lo, hi), better,
-    margin, paper, n, method, exact.
+    paper_values: the paper's own (ours, reference) numbers: raises ValueError when they contradict the tested
+    direction, unless ``beyond_paper=True``; they add ``paper_relative`` ((ours - reference) / |reference| in the
+    paper), ``mde_relative`` (mde / |our reference mean|) and the text ``relative_effect``.
+    Returns claim, verdict, kind, ours / reference (mean, lo, hi, n, single_seed, kind), difference (mean, lo, hi,
+    kind, df), better, margin, paper, n, method, exact, level, power, p, mde, mde_relative, paper_values,
+    paper_relative, paper_direction, beyond_paper, relative_effect.
     """
     sign = _check_better(better)
     margin = _number(margin, "margin")
-    qa, qb = (_quantity(x, w, level, n_boot, seed) for x, w in ((ours, "ours"), (reference, "reference")))
-    diff = {"mean": qa["mean"] - qb["mean"], "lo": None, "hi": None}
+    qa, qb = _quantity(ours, "ours", level), _quantity(reference, "reference", level)
+    op = rp = direction = None
+    if paper_values is not None:
+        op, rp = _paper_pair(paper_values, claim)
+        direction = _check_paper_direction(claim, sign, better, margin, op, rp, qb["mean"], beyond_paper)
+    diff = {"mean": qa["mean"] - qb["mean"], "lo": None, "hi": None, "kind": None, "df": None}
+    p = mde = None
+    if paired and not exact and not qa["source"] == qb["source"] == "seeds":
+        raise ValueError(f"claim {claim!r}: paired=True needs per-seed values on both sides (the same seeds in the "
+                         f"same order); got {qa['source']} and {qb['source']}")
     fixed = [w for q, w in ((qa, "ours"), (qb, "reference")) if not _has_interval(q)]
+    seedlike = all(q["source"] == "seeds" or (q["source"] == "point" and other["source"] == "seeds")
+                   for q, other in ((qa, qb), (qb, qa)))
     if exact:
         verdict = "holds" if sign * diff["mean"] > margin else "does not hold"
-        method = "exact: deterministic numbers, the point difference decides"
+        method = "exact: deterministic numbers, the point difference decides (no p, no MDE)"
+        diff["kind"] = "exact"
     elif len(fixed) == 2:
         verdict = "inconclusive"
-        method = "no interval on either side (single values): inconclusive; pass exact=True for deterministic numbers"
+        method = ("no interval on either side (single values): inconclusive; pass exact=True for deterministic "
+                  "numbers; no MDE: no seed sd")
     else:
-        if qa["kind"] == qb["kind"] == "seeds":
-            d = stats.difference(qa["values"], qb["values"], paired=paired, level=level, n_boot=n_boot, seed=seed)
-            diff["lo"], diff["hi"] = d["lo"], d["hi"]
-            method = (f"percentile bootstrap over seeds ({'paired' if paired else 'independent'}, {n_boot} resamples,"
-                      f" level {level:g})")
+        if seedlike:
+            va = qa["values"] if qa["source"] == "seeds" else [qa["mean"]]
+            vb = qb["values"] if qb["source"] == "seeds" else [qb["mean"]]
+            d = stats.difference(va, vb, paired=paired, level=level)
+            diff.update(lo=d["lo"], hi=d["hi"], kind=d["kind"], df=d["df"])
+            p = stats.t_pvalue(d["mean"], d["se"], d["df"], null=sign * margin)
+            method = _seed_method(d, level, qa, qb)
+            single = [w for q, w in ((qa, "ours"), (qb, "reference")) if q["single_seed"]]
+            why = "fewer than 2 seeds"
+            if single:
+                why = f"{single[0]} has a single seed (its variability is unknown)"
+            elif paired:
+                mde = stats.mde(float(np.std(np.subtract(va, vb), ddof=1)), len(va), paired=True, level=level,
+                                power=power)
+            elif d["fixed"] is not None:  # per-seed values against a bare number (a constant)
+                q = qa if d["fixed"] == "b" else qb
+                mde = stats.mde(q["std"], q["n"], level=level, power=power)
+            else:
+                mde = stats.mde(qa["std"], qa["n"], n_b=qb["n"], sd_b=qb["std"], level=level, power=power)
+            method += f"; p = {p:.3g}; " + _power_text(mde, None if mde is not None else why, power)
         else:
             diff["lo"], diff["hi"] = _mover(qa, qb)
+            diff["kind"] = "MOVER"
             method = f"MOVER (Zou & Donner 2008) from the two intervals (level {level:g})"
-        if fixed:
-            method += f"; {fixed[0]} has no interval ({_why_fixed(qa if fixed[0] == 'ours' else qb)}), held fixed"
+            if fixed:
+                method += f"; {fixed[0]} has no interval ({_why_fixed(qa if fixed[0] == 'ours' else qb)}), held fixed"
+            method += "; no p and no MDE: an interval given from outside (over samples) has no seed sd behind it"
         verdict = _interval_verdict(*_gain(sign, diff["lo"], diff["hi"]), margin)
+    if direction == "contradicts":
+        method += "; beyond the paper (its own numbers show the other direction)"
+    mde_rel = mde / abs(qb["mean"]) if mde is not None and qb["mean"] != 0 else None
+    paper_rel = (op - rp) / abs(rp) if op is not None and rp != 0 else None
     return {"claim": claim, "verdict": verdict, "kind": "compare", "ours": _public(qa), "reference": _public(qb),
             "difference": diff, "better": better, "margin": margin, "paper": paper, "n": n, "method": method,
-            "exact": bool(exact)}
+            "exact": bool(exact), "level": level, "power": power, "p": p, "mde": mde, "mde_relative": mde_rel,
+            "paper_values": None if op is None else [op, rp], "paper_relative": paper_rel,
+            "paper_direction": direction, "beyond_paper": bool(beyond_paper),
+            "relative_effect": _relative_text(paper_rel, mde_rel)}
 
 
 def _why_fixed(q: dict) -> str:
@@ -171,43 +304,117 @@ def _satisfies(x: float, bound: float, sign: int, inclusive: bool) -> bool:
 
 
 def threshold(claim: str, ours, bound: float, *, better: str, paper: str | None = None, n: int | dict | None = None,
-              exact: bool = False, inclusive: bool = False, level: float = stats.LEVEL, n_boot: int = stats.N_BOOT,
-              seed: int = 0) -> dict:
+              exact: bool = False, inclusive: bool = False, level: float = stats.LEVEL, power: float = stats.POWER,
+              paper_value: float | None = None, beyond_paper: bool = False) -> dict:
     """Verdict on "ours is below ``bound``" (better="lower") or "above ``bound``" (better="higher").
 
     ``inclusive=True`` counts the bound itself as satisfying (<= or >=); the default is strict (< or >).
-    The interval of ours (bootstrap over seeds, or the given ``lo``/``hi``) entirely on the satisfying side ->
+    The interval of ours (Student t over seeds, or the given ``lo``/``hi``) entirely on the satisfying side ->
     "holds", entirely on the other -> "does not hold", straddling the bound -> "inconclusive"; no interval ->
     "inconclusive" unless ``exact=True`` (a deterministic number: the point value decides).
-    Returns claim, verdict, ours, bound, comparator, difference (ours - bound), paper, n, method, exact.
+    Per-seed values add ``p`` (two-sided one-sample t-test of "mean = bound") and ``mde`` (``stats.mde``: the
+    smallest true |mean - bound| the test had ``power`` to detect); None otherwise, with the reason in ``method``.
+    paper_value: the paper's own number for this quantity: raises ValueError when it does not satisfy the bound
+    itself (the claim would test what the paper does not show), unless ``beyond_paper=True``; it adds
+    ``paper_relative`` ((paper - bound) / |bound|) beside ``mde_relative`` (mde / |bound|).
+    Returns claim, verdict, kind, ours, bound, comparator, difference (ours - bound), paper, n, method, exact,
+    level, power, p, mde, mde_relative, paper_values, paper_relative, paper_direction, beyond_paper,
+    relative_effect.
     """
     sign = _check_better(better)
     bound = _number(bound, "bound")
+    comparator = {(-1, False): "<", (-1, True): "<=", (1, False): ">", (1, True): ">="}[(sign, bool(inclusive))]
+    direction = pv = None
+    if paper_value is not None:
+        pv = _number(paper_value, "paper_value")
+        direction = "agrees" if _satisfies(pv, bound, sign, inclusive) else "contradicts"
+        if direction == "contradicts" and not beyond_paper:
+            raise ValueError(f"claim {claim!r}: the paper's own number {pv:g} does not satisfy {comparator} "
+                             f"{bound:g} (better={better!r}). Test what the paper's number shows, or pass "
+                             f"beyond_paper=True to mark the claim as going beyond the paper")
+    extra = {"level": level, "power": power, "p": None, "mde": None, "mde_relative": None,
+             "paper_values": None if pv is None else [pv], "paper_direction": direction,
+             "paper_relative": (pv - bound) / abs(bound) if pv is not None and bound != 0 else None,
+             "beyond_paper": bool(beyond_paper)}
     if ours is None or (isinstance(ours, Mapping) and "value" in ours and ours["value"] is None):
         # no number to judge (e.g. a point outside the range a frontier was measured on): nothing decides the claim
         return {"claim": claim, "verdict": "inconclusive", "kind": "threshold",
-                "ours": {"mean": None, "lo": None, "hi": None, "n": 0, "single_seed": None}, "bound": bound,
-                "comparator": {-1: "<", 1: ">"}[sign], "difference": {"mean": None, "lo": None, "hi": None},
-                "better": better, "paper": paper, "n": n, "method": "no value (outside the measured range)",
-                "exact": bool(exact)}
-    q = _quantity(ours, "ours", level, n_boot, seed)
+                "ours": {"mean": None, "lo": None, "hi": None, "n": 0, "single_seed": None, "kind": None},
+                "bound": bound, "comparator": {-1: "<", 1: ">"}[sign],
+                "difference": {"mean": None, "lo": None, "hi": None, "kind": None, "df": None},
+                "better": better, "paper": paper, "n": n,
+                "method": "no value (outside the measured range); no MDE: no value", "exact": bool(exact), **extra,
+                "relative_effect": _relative_text(extra["paper_relative"], None)}
+    q = _quantity(ours, "ours", level)
     comparator = {(-1, False): "<", (-1, True): "<=", (1, False): ">", (1, True): ">="}[(sign, bool(inclusive))]
-    diff = {"mean": q["mean"] - bound, "lo": None, "hi": None}
+    diff = {"mean": q["mean"] - bound, "lo": None, "hi": None, "kind": None, "df": None}
     if exact:
         verdict = "holds" if _satisfies(q["mean"], bound, sign, inclusive) else "does not hold"
-        method = "exact: a deterministic number, the point value decides"
+        method = "exact: a deterministic number, the point value decides (no p, no MDE)"
+        diff["kind"] = "exact"
     elif not _has_interval(q):
         verdict = "inconclusive"
-        method = f"no interval ({_why_fixed(q)}): inconclusive; pass exact=True for a deterministic number"
+        method = (f"no interval ({_why_fixed(q)}): inconclusive; pass exact=True for a deterministic number; "
+                  f"no MDE: {'a single seed has no seed sd' if q['single_seed'] else 'no seed sd'}")
     else:
-        diff["lo"], diff["hi"] = q["lo"] - bound, q["hi"] - bound
+        diff.update(lo=q["lo"] - bound, hi=q["hi"] - bound, kind=q["kind"], df=q.get("df"))
         ok = [_satisfies(v, bound, sign, inclusive) for v in (q["lo"], q["hi"])]
         verdict = "holds" if all(ok) else "does not hold" if not any(ok) else "inconclusive"
-        method = (f"percentile bootstrap over seeds ({n_boot} resamples, level {level:g})" if q["kind"] == "seeds"
-                  else "the given interval") + " against the fixed bound"
+        if q["source"] == "seeds":
+            se = q["std"] / math.sqrt(q["n"])
+            extra["p"] = stats.t_pvalue(q["mean"], se, q["df"], null=bound)
+            extra["mde"] = stats.mde(q["std"], q["n"], level=level, power=power)
+            method = (f"{q['kind']} over seeds (n = {q['n']}, df {_fmt_df(q['df'])}, level {level:g}) against the "
+                      f"fixed bound; p = {extra['p']:.3g}; " + _power_text(extra["mde"], None, power))
+        else:
+            method = "the given interval against the fixed bound; no p and no MDE: no seed sd behind it"
+    if direction == "contradicts":
+        method += "; beyond the paper (its own number does not satisfy the bound)"
+    if extra["mde"] is not None and bound != 0:
+        extra["mde_relative"] = extra["mde"] / abs(bound)
     return {"claim": claim, "verdict": verdict, "kind": "threshold", "ours": _public(q), "bound": bound,
             "comparator": comparator, "difference": diff, "better": better, "paper": paper, "n": n,
-            "method": method, "exact": bool(exact)}
+            "method": method, "exact": bool(exact), **extra,
+            "relative_effect": _relative_text(extra["paper_relative"], extra["mde_relative"])}
+
+
+# ---------------------------------------------------------------- multiplicity
+
+def holm(results: Sequence[Mapping], level: float = stats.LEVEL) -> list[dict]:
+    """The claims ``results`` (of ``compare`` / ``threshold``) with a Holm-adjusted verdict beside each raw one.
+
+    Holm's step-down procedure (Holm 1979) over the m claims that carry a p-value: with p_(1) <= ... <= p_(m) the
+    adjusted p_(i) is max_{j <= i} min(1, (m - j + 1) p_(j)); it keeps the familywise error rate at 1 - ``level``
+    over the m claims, however they depend on each other. Each such claim gains ``p_holm`` and ``verdict_holm``:
+    its raw verdict when p_holm < 1 - level, else "inconclusive" (an adjustment can only withdraw a verdict; for
+    m = 1 it changes nothing). A claim without a p-value (exact, an interval over samples, no interval) keeps its
+    raw verdict as ``verdict_holm``, with ``p_holm`` None, and ``holm`` says why. Every result gains ``holm_m``
+    (m) and ``holm`` (a note). The inputs are not modified; new dicts come back in the same order.
+    """
+    stats._check_level(level)
+    alpha = 1 - level
+    out = [dict(c) for c in results]
+    for c in out:
+        if c.get("verdict") not in VERDICTS:
+            raise ValueError(f"not a claims result (verdict {c.get('verdict')!r}); build them with compare/threshold")
+        if c.get("p") is not None and c.get("level", level) != level:
+            raise ValueError(f"claim {c['claim']!r} was judged at level {c['level']:g}; Holm at level {level:g} "
+                             "needs every claim judged at that level")
+    tested = sorted((i for i, c in enumerate(out) if c.get("p") is not None), key=lambda i: out[i]["p"])
+    m = len(tested)
+    running = 0.0
+    for rank, i in enumerate(tested):
+        running = max(running, min(1.0, (m - rank) * out[i]["p"]))
+        c = out[i]
+        c["p_holm"] = running
+        c["verdict_holm"] = c["verdict"] if c["verdict"] != "inconclusive" and running < alpha else "inconclusive"
+        c["holm"] = f"Holm over {m} claims with a p-value: adjusted p {running:.3g}"
+    for c in out:
+        c["holm_m"] = m
+        if "verdict_holm" not in c or c.get("p") is None:
+            c["p_holm"], c["verdict_holm"] = None, c["verdict"]
+            c["holm"] = "no p-value (exact, an interval over samples, or no interval): raw verdict kept"
+    return out
 
 
 # ---------------------------------------------------------------- tables
@@ -233,16 +440,55 @@ def _fmt_n(n) -> str:
     return "" if n is None else str(n)
 
 
+def _fmt_interval(c: Mapping) -> str:
+    """The interval kind of the verdict with its n (seeds) and df."""
+    d = c["difference"]
+    kind = d.get("kind")
+    if kind is None:
+        return "none"
+    if kind == "exact":
+        return kind
+    if kind == "MOVER" or d.get("df") is None:  # intervals given from outside (over samples): their N, if known
+        ns = [c[s]["n"] for s in (("ours",) if c["kind"] == "threshold" else ("ours", "reference"))]
+        return kind + (f", N {' vs '.join('-' if v is None else str(v) for v in ns)}" if any(ns) else "")
+    if c["kind"] == "threshold":
+        size = f"n {c['ours']['n']}"
+    elif kind == stats.KIND_PAIRED:
+        size = f"n {c['ours']['n']} pairs"
+    else:
+        size = f"n {c['ours']['n']} vs {c['reference']['n'] or 'fixed'}"
+    return f"{kind}, {size}, df {_fmt_df(d['df'])}"
+
+
 def table(claims: Sequence[Mapping]) -> list[dict]:
     """Flat rows (claim, verdict, ours, reference, difference, paper, n) of ``compare`` / ``threshold`` results,
-    for ``report.save_table``; "reference" is the bound with its comparator for a threshold."""
+    for ``report.save_table``; "reference" is the bound with its comparator for a threshold.
+
+    Columns added when the results carry them: "holm" (the Holm-adjusted verdict, after ``holm``) beside the raw
+    verdict, "interval" (the kind of the verdict's interval, its n and df), "mde" (minimum detectable effect;
+    empty where none exists) and "effect" (the paper's relative effect beside the relative MDE)."""
     rows = []
     for c in claims:
         if c.get("verdict") not in VERDICTS:
             raise ValueError(f"not a claims result (verdict {c.get('verdict')!r}); build rows with compare/threshold")
+    has_holm = any("verdict_holm" in c for c in claims)
+    has_mde = any("mde" in c for c in claims)
+    has_kind = any("kind" in c.get("difference", {}) for c in claims)
+    has_effect = any(c.get("relative_effect") for c in claims)
+    for c in claims:
         ref = (f"{c['comparator']} {_fmt(c['bound'])}" if c["kind"] == "threshold" else _fmt_quantity(c["reference"]))
         d = c["difference"]
         diff = _fmt(d["mean"]) + (f" [{_fmt(d['lo'])}, {_fmt(d['hi'])}]" if d["lo"] is not None else "")
-        rows.append({"claim": c["claim"], "verdict": c["verdict"], "ours": _fmt_quantity(c["ours"]),
-                     "reference": ref, "difference": diff, "paper": c.get("paper") or "", "n": _fmt_n(c.get("n"))})
+        row = {"claim": c["claim"], "verdict": c["verdict"]}
+        if has_holm:
+            row["holm"] = c.get("verdict_holm", c["verdict"])
+        row.update({"ours": _fmt_quantity(c["ours"]), "reference": ref, "difference": diff})
+        if has_kind:
+            row["interval"] = _fmt_interval(c) if "kind" in d else ""
+        if has_mde:
+            row["mde"] = _fmt(c.get("mde"))
+        if has_effect:
+            row["effect"] = c.get("relative_effect") or ""
+        row.update({"paper": c.get("paper") or "", "n": _fmt_n(c.get("n"))})
+        rows.append(row)
     return rows

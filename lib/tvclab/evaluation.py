@@ -7,8 +7,10 @@
   reference set, N and a bootstrap interval over samples.
 - **Rows across seeds.** ``table_row`` trains (or reuses: a finished run directory returns at once) one table row
   for every seed, evaluates each seed's runs with the notebook's ``evaluate`` function and summarises every metric
-  with mean, standard deviation and a bootstrap interval over seeds (``tvclab.stats``). Verdicts come from
+  with mean, standard deviation and a Student-t interval over seeds (``tvclab.stats``). Verdicts come from
   ``tvclab.claims``.
+- **pFD-clf** (``pfd_clf``): FD-clf of the samples against the tokenizer's own reconstructions of the same test
+  images, beside rFD and gFD; zero (up to the finite-N floor) for a perfect prior whatever the decoder.
 """
 from __future__ import annotations
 
@@ -34,43 +36,88 @@ def reference_images(dataset: str, split: str, n: int, image_size: int | None = 
 
 
 def frechet(real: torch.Tensor, fake: torch.Tensor, dataset: str, classifier_config=None,
-            bootstrap: int = BOOTSTRAP) -> dict:
+            bootstrap: int = BOOTSTRAP, features: str | None = None) -> dict:
     """The Fréchet distance of ``fake`` against ``real`` at N = len(real): ``{"value", "lo", "hi", "metric", "n",
-    "features"}``; (lo, hi) is a 95% bootstrap interval over samples (``bootstrap`` resamples; 0: none).
+    "features"}``; (lo, hi) is a 95% bootstrap interval over samples (``bootstrap`` resamples; 0: none), and then
+    ``interval`` names its kind ("percentile bootstrap over samples").
 
     Inception FID when torch-fidelity's weights are cached, else FD-clf (labelled so; tvclab.metrics) in the
-    features of the classifier ``classifier_config`` describes (default: the data set's standard one)."""
+    features of the classifier ``classifier_config`` describes (default: the data set's standard one).
+    ``features="classifier"`` asks for FD-clf whatever is cached (``metrics.generation_metrics``)."""
     from .metrics import fid
 
-    out = fid(real, fake, dataset, n=len(real), classifier_config=classifier_config, bootstrap=bootstrap)
+    out = fid(real, fake, dataset, n=len(real), classifier_config=classifier_config, bootstrap=bootstrap,
+              features=features)
     m = out["metric"]
-    return {"value": float(out[m]), "lo": out.get(f"{m}_lo"), "hi": out.get(f"{m}_hi"), "metric": m,
-            "n": int(out["n_real"]), "features": out["features"]}
+    res = {"value": float(out[m]), "lo": out.get(f"{m}_lo"), "hi": out.get(f"{m}_hi"), "metric": m,
+           "n": int(out["n_real"]), "features": out["features"]}
+    if res["lo"] is not None:  # the kind of interval, for tables and tvclab.claims
+        res["interval"] = stats.KIND_BOOTSTRAP_SAMPLES
+    return res
+
+
+@timing.timed("evaluation")
+def reconstructions(run_dir: str | Path, real: torch.Tensor, seed: int = 0, step: int | None = None) -> torch.Tensor:
+    """The tokenizer's reconstructions of ``real`` (``train.reconstruct``, noise of ``seed``): what ``rfid`` scores
+    and what ``pfd_clf`` compares samples with. Compute them once per seed and pass them to both."""
+    from .train import reconstruct
+
+    return reconstruct(run_dir, real, seed=seed, step=step)
 
 
 @timing.timed("evaluation")
 def rfid(run_dir: str | Path, real: torch.Tensor, dataset: str, step: int | None = None, seed: int = 0,
-         classifier_config=None, bootstrap: int = BOOTSTRAP) -> dict:
+         classifier_config=None, bootstrap: int = BOOTSTRAP, recon: torch.Tensor | None = None) -> dict:
     """Reconstruction Fréchet distance: reconstructions of ``real`` against ``real`` itself (same images), and
-    their PSNR."""
+    their PSNR. ``recon``: those reconstructions when already computed (``reconstructions`` with the same
+    ``seed`` and ``step``; the numbers are then the same)."""
     from .metrics import psnr
-    from .train import reconstruct
 
-    recon = reconstruct(run_dir, real, seed=seed, step=step)
+    if recon is None:
+        recon = reconstructions(run_dir, real, seed=seed, step=step)
+    if recon.shape != real.shape:
+        raise ValueError(f"recon {tuple(recon.shape)} must be the reconstructions of real {tuple(real.shape)}")
     out = frechet(real, recon, dataset, classifier_config, bootstrap)
     out["psnr"] = float(psnr(recon, real))
     return out
 
 
 @timing.timed("evaluation")
+def pfd_clf(samples: torch.Tensor, recon: torch.Tensor, dataset: str, classifier_config=None,
+            bootstrap: int = BOOTSTRAP) -> dict:
+    """Prior-isolating Fréchet distance (pFD-clf): FD-clf of the generated ``samples`` against the tokenizer's own
+    reconstructions ``recon`` of the test images the rFD uses, at N = len(recon).
+
+    gFD compares samples with real images, so it carries the decoder's error (rFD) as well as the prior's. A
+    perfect prior samples token sequences as the data's own, which decode to exactly the reconstructions' law:
+    pFD-clf is then at the finite-N floor of two draws from one distribution, whatever the decoder. What remains
+    is the prior's share. Always in the suite classifier's features (``features="classifier"``), even where gFD is
+    Inception FID, so the name says what it is. Returns ``{"value", "lo", "hi", "metric", "n", "features"}``
+    (``frechet``; (lo, hi): bootstrap interval over samples, ``bootstrap`` resamples, 0: none)."""
+    if len(samples) != len(recon):
+        raise ValueError(f"pFD-clf compares equal N: {len(samples)} samples against {len(recon)} reconstructions")
+    return frechet(recon, samples, dataset, classifier_config, bootstrap, features="classifier")
+
+
+@timing.timed("evaluation")
 def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0, classifier_config=None,
-         bootstrap: int = BOOTSTRAP, step: int | None = None) -> tuple[dict, torch.Tensor]:
+         bootstrap: int = BOOTSTRAP, step: int | None = None,
+         recon: torch.Tensor | None = None) -> tuple[dict, torch.Tensor]:
     """Generation Fréchet distance of len(real) AR samples (fixed ``seed``) against ``real``; returns (metrics,
-    samples). ``step``: the AR snapshot of a post-training directory at that step."""
+    samples). ``step``: the AR snapshot of a post-training directory at that step.
+
+    ``recon``: the tokenizer's reconstructions of ``real`` (``reconstructions``); with them the metrics also hold
+    the prior-isolating ``pfd_clf`` of the same samples (``pfd_clf_lo`` / ``pfd_clf_hi``, ``pfd_n``,
+    ``pfd_features``); the other keys are the same with or without."""
     from .train import sample
 
     images = sample(stage2_dir, len(real), seed=seed, progress=False, step=step)["images"]
-    return frechet(real, images, dataset, classifier_config, bootstrap), images
+    out = frechet(real, images, dataset, classifier_config, bootstrap)
+    if recon is not None:
+        p = pfd_clf(images, recon, dataset, classifier_config, bootstrap)
+        out.update(pfd_clf=p["value"], pfd_clf_lo=p["lo"], pfd_clf_hi=p["hi"], pfd_n=p["n"],
+                   pfd_features=p["features"])
+    return out, images
 
 
 def metrics_rows(run_dir: str | Path, kind: str | None = None) -> list[dict]:
