@@ -330,3 +330,31 @@ def test_gfid_adds_pfd_with_reconstructions_and_keeps_its_keys(smoke_pair):
     given = evaluation.rfid(s["s1"], real, "fashion_mnist", seed=1, classifier_config=clf, bootstrap=0, recon=recon)
     own = evaluation.rfid(s["s1"], real, "fashion_mnist", seed=1, classifier_config=clf, bootstrap=0)
     assert given["value"] == pytest.approx(own["value"], rel=1e-9) and given["psnr"] == pytest.approx(own["psnr"])
+
+
+def test_prior_columns_are_pfd_and_the_same_seed_gap(smoke_pair):
+    from tvclab import evaluation
+
+    s, clf = smoke_pair, smoke_pair["clf"]
+    real = s["a"][:200]
+    recon = evaluation.reconstructions(s["s1"], real)
+    gf, imgs = evaluation.gfid(s["s2"], real, "fashion_mnist", classifier_config=clf, bootstrap=0, recon=recon)
+    rf = evaluation.rfid(s["s1"], real, "fashion_mnist", classifier_config=clf, bootstrap=0, recon=recon)
+    cols = evaluation.prior_columns(imgs, recon, rf["value"], gf["value"], "fashion_mnist", clf, 0)
+    assert cols["pfd"] == pytest.approx(gf["pfd_clf"], rel=1e-9) and cols["pfd_n"] == 200
+    assert cols["gap"] == gf["value"] - rf["value"] and cols["pfd_lo"] is None  # bootstrap 0: no interval
+
+
+def test_judge_applies_holm_and_keeps_every_number():
+    from tvclab import claims
+
+    rng = np.random.default_rng(3)
+    results = [claims.compare(f"claim {k}", rng.normal(mu, 1.0, 5), rng.normal(0.0, 1.0, 5), better="higher")
+               for k, mu in enumerate((4.0, 1.5, 0.0))]
+    results.append(claims.threshold("an identity holds", 1e-14, 1e-10, better="lower", exact=True))
+    j = claims.judge(results)
+    assert j["n_claims"] == 4 and len(j["claims"]) == 4 and all("holm" in row for row in j["claims"])
+    assert [c["verdict_holm"] for c in j["claim_results"]] == [c["verdict_holm"] for c in claims.holm(results)]
+    assert all(c["holm_m"] == 3 for c in j["claim_results"])  # the exact claim has no p: it keeps its verdict
+    assert all(isinstance(c["mde"], float) for c in j["claim_results"][:3])
+    assert j["claim_results"][3]["verdict_holm"] == "holds"

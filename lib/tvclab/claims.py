@@ -417,6 +417,15 @@ def holm(results: Sequence[Mapping], level: float = stats.LEVEL) -> list[dict]:
     return out
 
 
+def judge(results: Sequence[Mapping], level: float = stats.LEVEL) -> dict:
+    """What a notebook keeps of its claims: Holm over the whole list (``holm``), then
+    ``{"n_claims": m, "claims": table rows (raw and Holm-adjusted verdicts, MDE, interval kind), "claim_results":
+    the full results}`` for results.json; ``claim_results`` keeps every number (``mde``, ``p``, ``p_holm``) that
+    the table shows as text."""
+    judged = holm(results, level)
+    return {"n_claims": len(judged), "claims": table(judged), "claim_results": judged}
+
+
 # ---------------------------------------------------------------- tables
 
 def _fmt(v, digits: int = 4) -> str:

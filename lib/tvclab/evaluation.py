@@ -99,6 +99,16 @@ def pfd_clf(samples: torch.Tensor, recon: torch.Tensor, dataset: str, classifier
     return frechet(recon, samples, dataset, classifier_config, bootstrap, features="classifier")
 
 
+def prior_columns(samples: torch.Tensor, recon: torch.Tensor, rfd: float, gfd: float, dataset: str,
+                  classifier_config=None, bootstrap: int = BOOTSTRAP) -> dict:
+    """The columns that see the prior, for one seed of a table row: ``pfd`` (pFD-clf of ``samples`` against the
+    tokenizer's reconstructions ``recon``, ``pfd_clf``), its interval over samples (``pfd_lo`` / ``pfd_hi``), its
+    N (``pfd_n``), and ``gap`` = gFD - rFD of the same seed (a table's interval of ``gap`` over seeds is then the
+    paired one)."""
+    p = pfd_clf(samples, recon, dataset, classifier_config, bootstrap)
+    return {"pfd": p["value"], "pfd_lo": p["lo"], "pfd_hi": p["hi"], "pfd_n": p["n"], "gap": float(gfd - rfd)}
+
+
 @timing.timed("evaluation")
 def gfid(stage2_dir: str | Path, real: torch.Tensor, dataset: str, seed: int = 0, classifier_config=None,
          bootstrap: int = BOOTSTRAP, step: int | None = None,
