@@ -1,8 +1,9 @@
-"""Reliability: one writer per directory (tvclab.locks), a non-finite value never marked done (tvclab.fit), every
-size / step count / rate validated (tvclab.configs), explicit paths obeyed (tvclab.data, tvclab.paths), a kill
-during a checkpoint write, and the batch runner on two notebooks that share a run. One test per row of
-docs/reliability.md. Runs use the smoke tier on the seeded ``synthetic`` stand-in; processes are started only where
-processes are the point (locks, kills, the batch runner)."""
+"""Reliability: one writer per directory (tvclab.locks; a late second writer too), a non-finite value never marked
+done (tvclab.fit), every size / step count / rate validated (tvclab.configs), explicit paths obeyed (tvclab.data,
+tvclab.paths), a kill during a checkpoint write, and the batch runner on two notebooks that share a run (and its
+refusal of an empty name). One test per row of docs/reliability.md (the faults of the machine, the data files and
+the numbers: tests/test_reliability_faults.py). Runs use the smoke tier on the seeded ``synthetic`` stand-in;
+processes are started only where processes are the point (locks, kills, the batch runner)."""
 from __future__ import annotations
 
 import json
@@ -131,6 +132,33 @@ def test_two_writers_on_one_run_directory(tmp_path, capfd):
     assert f"locked by PID {procs[winner].pid}" in logs[loser].read_text()  # it waited for the real writer
     rows = read_jsonl(out / "metrics.jsonl")
     assert rows and _steps_unique(rows) and (out / "done.json").exists()
+
+
+LATE = SYN + ["optim.steps=60", "optim.log_every=2", "optim.ckpt_every=2", "optim.eval_every=20"]
+
+
+def test_late_second_writer_waits_then_finds_the_run_finished(tmp_path, capfd):
+    """The sequence of issue 38: one writer starts, the second arrives once its first ckpt.pt is on disk. The
+    second takes the lock before it judges the directory, so it waits (naming the first's PID) instead of
+    calling a live run dead ("pass --resume ... or delete the directory"), then reports it finished (exit 0)."""
+    out = tmp_path / "runs-late"
+    args = ["stage1", "--config", "baseline_1d", "--tier", "smoke", "--set", *LATE, "--out", str(out)]
+    first = subprocess.Popen([sys.executable, "-m", "tvclab.train", *args], env=_env(tmp_path),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (out / "ckpt.pt").exists() or first.poll() is not None, what="the first checkpoint")
+        assert first.poll() is None, "the first writer ended before its first checkpoint"
+        rc = train_cli(args)  # the second writer, in this process: it reaches the lock within milliseconds
+        got = capfd.readouterr()
+    finally:
+        first_out, first_err = first.communicate(timeout=300)
+    assert first.returncode == 0, first_err[-3000:]
+    assert rc == 0 and "already finished with this config" in got.out, got
+    assert f"locked by PID {first.pid}" in got.err and "Waiting for it to finish" in got.err, got.err
+    assert "pass --resume" not in got.err and "error:" not in got.err
+    assert "already finished" not in first_out  # the first trained it
+    rows = read_jsonl(out / "metrics.jsonl")
+    assert _steps_unique(rows) and max(r["step"] for r in rows) == 60 and (out / "done.json").exists()
 
 
 def test_classifier_cache_second_writer_waits_and_loads(tmp_path, monkeypatch):
@@ -389,6 +417,23 @@ runner.register_stage("stage1", runner.STAGES["stage1"]._replace(fn=counted))
 d = train.run("stage1", "baseline_1d", "smoke", {sets!r}, out=shared)
 Path(out_dir, "results.json").write_text(json.dumps({{"done": (d / "done.json").exists()}}))
 '''
+
+
+def test_figures_empty_name_or_negative_timeout_exits_2_before_running(tmp_path, monkeypatch, capsys):
+    """`--only ''` (an unset shell variable) would be a prefix of every notebook name; `--timeout -5` is no limit.
+    Both exit 2 with one line, and nothing runs."""
+    ran = []
+    monkeypatch.setattr(figures, "run_notebook", lambda *a, **k: ran.append(a) or figures.Outcome("x", True, 0.0))
+    monkeypatch.setattr(figures, "_execute", lambda *a, **k: ran.append(a))
+    common = ["--tier", "smoke", "--out-root", str(tmp_path / "out")]
+    for argv, says in ((["--only", ""], "--only '' names no notebook"),
+                       (["--only", "01", "--only", "  "], "--only '  ' names no notebook"),
+                       (["--only", "01", "--timeout", "-5"], "--timeout -5 is not a wall-clock limit"),
+                       (["--only", "01", "--timeout", "0"], "--timeout 0 is not a wall-clock limit")):
+        assert figures.main(argv + common) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert ran == [] and not (tmp_path / "out").exists()
 
 
 def test_batch_runner_jobs_2_trains_a_shared_run_once(tmp_path):

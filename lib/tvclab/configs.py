@@ -294,14 +294,32 @@ class Range:
     def describe(self, kind: type) -> str:
         what = "an int" if kind is int else "a finite float"
         if self.lo is not None and self.hi is not None:
-            rng = f"in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+            lo, hi = "(" if self.lo_open else "[", ")" if self.hi_open else "]"
+            rng = f"in {lo}{_bound(self.lo)}, {_bound(self.hi)}{hi}"
         elif self.lo is not None:
-            rng = f"{'>' if self.lo_open else '>='} {self.lo:g}"
+            rng = f"{'>' if self.lo_open else '>='} {_bound(self.lo)}"
         elif self.hi is not None:
-            rng = f"{'<' if self.hi_open else '<='} {self.hi:g}"
+            rng = f"{'<' if self.hi_open else '<='} {_bound(self.hi)}"
         else:
             rng = ""
         return f"{what} {rng}".strip() + (f" ({self.note})" if self.note else "")
+
+
+def _bound(x) -> str:
+    """A range's bound as written: ints in full (4294967295, not 4.29497e+09), other numbers with ``:g``."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def show(v) -> str:
+    """A value in a message: ``repr``, except ints of more than 16 digits (``1.000e+30``, not 31 digits)."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**16:
+        from decimal import Decimal
+
+        return f"{Decimal(v):.3e}"
+    return repr(v)
+
+
+INT64 = 2**63  # every int leaf must fit a signed 64-bit integer (torch's, numpy's)
 
 
 COUNT = Range(1)                        # a size, a depth, a step count, a cadence: >= 1
@@ -309,7 +327,8 @@ RATE = Range(0, lo_open=True)           # a learning rate, a temperature, a rati
 WEIGHT = Range(0)                       # a loss weight, a decay: >= 0 (0: term off)
 PROBABILITY = Range(0, 1)
 BETA = Range(0, 1, hi_open=True)        # Adam betas and dropout rates: [0, 1)
-ANY_INT = Range()                       # seeds
+ANY_INT = Range()                       # any int (a 64-bit one: ``check_ranges`` refuses more)
+SEED = Range(0, 2**32 - 1)              # seeds: what torch, numpy and the named streams all accept
 
 
 def off(note: str) -> Range:
@@ -348,7 +367,7 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
                       "kl_weight": Range(0, note="0: no base copy"), "noise": PROBABILITY, "mse_weight": WEIGHT,
                       "lpips_weight": WEIGHT, "eval_images": COUNT},
     SampleConfig: {"n": COUNT, "batch": COUNT, "temperature": RATE, "top_k": off("0: off"),
-                   "cfg": Range(0, note="1: no guidance"), "seed": ANY_INT},
+                   "cfg": Range(0, note="1: no guidance"), "seed": SEED},
     RuntimeConfig: {"num_workers": off("0: load in the main process")},
 }
 
@@ -368,11 +387,14 @@ def check_ranges(obj, rules: dict[type, dict[str, Range]] = FIELD_RULES, prefix:
             errors += check_ranges(v, rules, f"{key}.")
         elif is_number(v):
             rule = own.get(f.name)
+            kind = type(f.default) if is_number(f.default) else type(v)
             if rule is None:
                 errors.append(f"{key} has no declared range (add it to configs.FIELD_RULES)")
+            elif isinstance(v, int) and not -INT64 <= v < INT64:
+                errors.append(f"{key} = {show(v)} is invalid: it does not fit a 64-bit integer; it must be "
+                              f"{rule.describe(kind)}")
             elif not rule.ok(v):
-                kind = type(f.default) if is_number(f.default) else type(v)
-                errors.append(f"{key} = {v!r} is invalid: it must be {rule.describe(kind)}")
+                errors.append(f"{key} = {show(v)} is invalid: it must be {rule.describe(kind)}")
     return errors
 
 
@@ -452,6 +474,9 @@ class Config:
         need(pr.routing == "prologue" or (pr.n == 0 and q.kind == "vq"),
              "prologue.routing=visual sends the AR loss into the visual tokens (P Fig. 5's baselines): it needs "
              "prologue.n=0 and quantizer.kind=vq")
+        need(valid_device(self.runtime.device),
+             f"runtime.device = {self.runtime.device!r} is invalid: it must be auto, cpu, cuda, cuda:N (N = 0, 1, "
+             f"...) or mps")
         al = self.align
         need(al.target in ALIGN_TARGETS, f"align.target must be one of {', '.join(ALIGN_TARGETS)}")
         need(al.projection in ("random", "avgpool", "pca"), "align.projection must be random, avgpool or pca")
@@ -461,7 +486,19 @@ class Config:
 
 
 ALIGN_TARGETS = ("low_level", "semantic", "discrete", "textual")  # paper F §5.2's four target kinds
-FIELD_RULES[Config] = {"seed": ANY_INT}
+DEVICES = ("auto", "cpu", "cuda", "mps")  # runtime.device; also cuda:N
+
+
+def valid_device(device: str) -> bool:
+    """Whether ``runtime.device`` names a device kind the suite runs on (``auto``, ``cpu``, ``cuda``, ``cuda:N``,
+    ``mps``); whether this machine has it is checked when the run starts (``tvclab.train.faults``)."""
+    if device in DEVICES:
+        return True
+    kind, _, index = device.partition(":")
+    return kind == "cuda" and index.isdigit() and index.isascii()
+
+
+FIELD_RULES[Config] = {"seed": SEED}
 
 IDENTITY = ("name", "tier", "seed")
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -712,7 +749,7 @@ def get(name: str, tier: str = "cpu") -> Config:
 # ------------------------------------------------------------------------------------------------ overrides
 
 def parse_value(key: str, text: str, like):
-    """``text`` as the type of ``like`` (bool, int, float or str)."""
+    """``text`` as the type of ``like`` (bool, int, float or str); an int is read exactly (``_parse_int``)."""
     t = type(like)
     try:
         if t is bool:
@@ -721,15 +758,48 @@ def parse_value(key: str, text: str, like):
                 raise ValueError(text)
             return low in ("1", "true", "yes", "on")
         if t is int:
-            v = float(text)
-            if v != int(v):
-                raise ValueError(text)
-            return int(v)
+            return _parse_int(key, text, like)
         if t is float:
             return float(text)
         return text
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(f"--set {key}={text}: expected {_a(t)} (current value {like!r})") from None
+
+
+def _parse_int(key: str, text: str, like: int) -> int:
+    """``text`` as an int, read exactly (``1e3`` and ``3.0`` are ints, ``1e30`` is 10**30, not a float's
+    approximation, which ``check_ranges`` then refuses naming the field's range); a fraction, NaN or infinity
+    raises ValueError, a number of more than 1000 digits ConfigError (it is not built)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not d.is_finite() or d != d.to_integral_value():
+        raise ValueError(text)
+    if d.adjusted() >= 1000:
+        raise ConfigError(f"--set {key}={text}: {d:.3e} does not fit a 64-bit integer; expected an int "
+                          f"(current value {like!r})")
+    return int(d)
+
+
+def check_unique(overrides) -> None:
+    """Raise ConfigError when a key appears twice in ``["key=value", ...]`` (the CLI's ``--set``), naming the key
+    and its values: which one was meant is not for the suite to guess."""
+    seen: dict[str, list[str]] = {}
+    for o in overrides or []:
+        k, v = _split(o)
+        seen.setdefault(k, []).append(v)
+    twice = {k: vs for k, vs in seen.items() if len(vs) > 1}
+    if twice:
+        k, vs = next(iter(twice.items()))
+        more = (f" (and {len(twice) - 1} more key{'s' if len(twice) > 2 else ''} given twice)" if len(twice) > 1
+                else "")
+        raise ConfigError(f"--set {k} is given {len(vs)} times ({', '.join(map(repr, vs))}){more}: give each key "
+                          f"once")
 
 
 def _unknown(key: str) -> ConfigError:

@@ -35,6 +35,7 @@ import hashlib
 import os
 import pickle
 import socket
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -286,16 +287,53 @@ def network_available(host: str = "github.com", timeout: float = 3.0) -> bool:
 # ---------------------------------------------------------------- Fashion-MNIST (IDX files)
 
 def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """An IDX file (gzipped or not): big-endian magic, dims, then uint8 data (the MNIST format)."""
+    """An IDX file (gzipped or not): big-endian magic, dims, then uint8 data (the MNIST format). A truncated or
+    corrupt file (a cut or damaged ``.gz``, fewer or more bytes than its header states) raises ``DataFileError``
+    naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise _damaged(path, f"{_kind(e)}: {e}") from None
     got = int.from_bytes(raw[:4], "big")
     if got != magic:
-        raise ValueError(f"{path} is not an IDX file of the expected kind (magic {got}, expected {magic})")
+        raise _damaged(path, f"not an IDX file of the expected kind: magic {got}, expected {magic}")
     ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise _damaged(path, f"truncated: {len(raw)} bytes, shorter than its {header}-byte header")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    need = int(np.prod(dims))
+    if len(raw) - header != need:
+        short = len(raw) - header < need
+        raise _damaged(path, f"{'truncated' if short else 'too long'}: its header states {' x '.join(map(str, dims))}"
+                             f" = {need} bytes of data, it holds {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, count=need, offset=header).reshape(dims)
+
+
+class DataFileError(ValueError):
+    """A data file that is there but cannot be read (truncated, corrupt, not of its kind); the message names it and
+    the fix."""
+
+
+def _kind(e: BaseException) -> str:
+    """An exception's type as the user would look it up: ``EOFError``, ``zlib.error``, ``gzip.BadGzipFile``."""
+    t = type(e)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+
+
+def _damaged(path: Path, why: str) -> DataFileError:
+    """The error of a damaged data file, with the fix for where it lies (the Debian copy, the download cache, a
+    folder of the user's)."""
+    path = Path(path)
+    if DEBIAN_FASHION_MNIST in path.parents:
+        fix = "reinstall it: apt-get install --reinstall dataset-fashion-mnist"
+    elif download_root() in path.parents:
+        fix = f"delete it so that the next run downloads it again into {download_root()} (needs a network)"
+    else:
+        fix = "replace it with a good copy of that file"
+    return DataFileError(f"data file {path} is truncated or corrupt ({why}); {fix}")
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -397,10 +435,13 @@ def _read_cifar10(folder: Path, split: str):
         files = [folder / "test_batch"]
     xs, ys = [], []
     for f in files:
-        with open(f, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
-        xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))  # rows are R, G, B planes
-        ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+        try:
+            with open(f, "rb") as fh:
+                batch = pickle.load(fh, encoding="bytes")
+            xs.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))  # rows: R, G, B planes
+            ys.append(np.asarray(batch[b"labels"], dtype=np.int64))
+        except (EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as e:
+            raise _damaged(f, f"{_kind(e)}: {e}") from None
     return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
 
 

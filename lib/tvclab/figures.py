@@ -4,7 +4,9 @@ Each ``notebooks/NN_name.py`` (jupytext py:percent) is converted to a notebook w
 executed by papermill with ``tier``, ``seed`` and ``out_dir`` injected into its ``parameters`` cell, in a
 child process with a wall-clock limit. The executed notebook (git-ignored), its figures (PNG + PDF) and its
 ``results.json`` land in ``<out-root>/<name>/``. A failing notebook is reported by name, cell heading and
-``In [N]``; its partial executed notebook is kept for debugging, and the command exits non-zero.
+``In [N]``; its partial executed notebook is kept for debugging, and the command exits non-zero. An empty or blank
+``--only`` name (it would select every notebook) or a ``--timeout`` that is not a positive number of seconds exits 2
+before anything runs.
 
 Each notebook's output folder is written under its lock (``tvclab.locks``): two runners on the same output root
 (``--jobs N`` in one, or two commands) never write one folder at once; the second waits. Training runs that
@@ -63,6 +65,21 @@ def _select(paths: list[Path], only: list[str] | None) -> list[Path]:
             raise SystemExit(f"tvclab.figures: no notebook named {o!r}; available: {', '.join(names)}")
         chosen += [h for h in hits if h not in chosen]
     return chosen
+
+
+def _bad_arguments(args: argparse.Namespace) -> str:
+    """Why the arguments cannot run (checked before anything runs), or "": an empty or blank ``--only`` name (a
+    prefix of every name: it would select every notebook, e.g. from an unset shell variable), a ``--timeout`` that
+    is not a positive number of seconds."""
+    for o in args.only or []:
+        if not o.strip():
+            return (f"--only {o!r} names no notebook (an empty name would select all of them); give a name or "
+                    "prefix such as 01 or 01_flow_alignment_toy, or drop --only to run every notebook")
+    t = args.timeout
+    if t is not None and not (t > 0 and t != float("inf")):
+        return (f"--timeout {t:g} is not a wall-clock limit: give a positive number of seconds per notebook, or "
+                f"drop it for the tier's default ({', '.join(f'{k} {v} s' for k, v in TIMEOUT.items())})")
+    return ""
 
 
 def _cell_label(source: str) -> str:
@@ -196,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         return _child(args)
+    bad = _bad_arguments(args)
+    if bad:
+        print(f"tvclab.figures: error: {bad}", file=sys.stderr)
+        return 2
 
     from tqdm.auto import tqdm
 

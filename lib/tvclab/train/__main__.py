@@ -1,8 +1,10 @@
 """python -m tvclab.train {stage1,stage2,sample} --config NAME [--tier smoke|cpu|paper] [--set key=value ...]
 [--out DIR] [--resume] [--no-wait]; the same command under ``torchrun --nproc_per_node=N -m tvclab.train ...``.
 
-Errors the user can fix (a bad config or value, a busy or conflicting run directory, a missing path, a truncated
-checkpoint, a non-finite loss) print one line and exit 2 (``TVCLAB_DEBUG=1`` shows the traceback)."""
+Errors the user can fix (a bad config or value, a key given twice in ``--set``, a busy or conflicting run directory,
+a missing path, a truncated checkpoint or data file, a non-finite loss, a full or read-only disk, a name too long,
+too little memory, a device the machine lacks) print one line and exit 2 (``TVCLAB_DEBUG=1`` shows the traceback).
+Ctrl-C prints one line, the step and the command that resumes, and exits 130."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +16,12 @@ from tvclab import configs
 from tvclab.fit import NonFiniteError
 from tvclab.locks import LockedError
 
-from . import STAGES, CheckpointError, RunConflictError, StageMissingError, run
+from . import STAGES, CheckpointError, RunConflictError, RunFaultError, StageMissingError, run
+
+# what a user can fix: one line on stderr, exit 2
+USER_ERRORS = (configs.ConfigError, StageMissingError, RunConflictError, CheckpointError, FileNotFoundError,
+               NotADirectoryError, ValueError, NonFiniteError, LockedError, RunFaultError)
+INTERRUPTED = 130  # the shell's status of a command stopped by SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +37,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="refuse (exit 2) instead of waiting when another process is writing the run directory")
     args = p.parse_args(argv)
     try:
+        configs.check_unique(args.overrides)
         path = run(args.stage, args.config, args.tier, args.overrides, args.out, args.resume, wait=not args.no_wait)
-    except (configs.ConfigError, StageMissingError, RunConflictError, CheckpointError, FileNotFoundError,
-            NotADirectoryError, ValueError, NonFiniteError, LockedError) as e:
+    except USER_ERRORS as e:
         if os.environ.get("TVCLAB_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)
         print("(set TVCLAB_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # tvclab.train.RunInterrupted says where and how to resume
+        if os.environ.get("TVCLAB_DEBUG"):
+            raise
+        print(str(e) or "interrupted before the run started; nothing was written", file=sys.stderr)
+        return INTERRUPTED
     if int(os.environ.get("RANK", "0")) == 0:
         print(path)
     return 0

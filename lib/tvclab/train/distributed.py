@@ -32,9 +32,13 @@ class Dist:
 
 
 def setup(device: str = "auto") -> Dist:
-    """Read the torchrun environment and join the process group when WORLD_SIZE > 1."""
+    """Read the torchrun environment and join the process group when WORLD_SIZE > 1. A ``device`` this machine
+    does not have raises ``faults.DeviceError`` (one line naming it and the fix)."""
+    from .faults import check_device
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    check_device(device, local)
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if use_cuda:
         dev = torch.device("cuda", local if world > 1 else torch.cuda.current_device())

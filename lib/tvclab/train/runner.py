@@ -12,9 +12,17 @@ belong to which stage comes from the config's nesting (``configs.STAGE_SECTIONS`
 listing the differences; an unfinished one needs ``resume=True``.
 
 One writer per directory: ``run`` holds the stage directory's lock (``tvclab.locks``) from its checks to the done
-marker. A second process on the same directory waits (printing the holder's PID; ``wait=False`` / ``--no-wait``
-raises ``LockedError`` instead), then re-reads the directory: a run two notebooks or batch jobs share is trained
-once. Readers of a finished run take no lock.
+marker. Only a finished run is recognised without the lock (it no longer changes); every other decision (a fresh
+run, an unfinished one that needs ``resume``, a config conflict) is taken under it. A second process on the same
+directory therefore waits, also when it arrives after the first checkpoint (printing the holder's PID;
+``wait=False`` / ``--no-wait`` raises ``LockedError`` instead), then re-reads the directory: a run two notebooks or
+batch jobs share is trained once. Readers of a finished run take no lock. The writer first removes the temporary
+files a killed write left (``tvclab.io.remove_stale_temporaries``).
+
+Faults of the machine (``faults``): a disk-full, read-only or permission error while writing, an ``out`` that is a
+file or a name too long for the file system, too little memory, a device this machine lacks raise
+``RunFaultError``, one line naming the file, field or device and the fix; Ctrl-C raises ``RunInterrupted`` (a
+``KeyboardInterrupt``) naming the step and the command that resumes. The checkpoint on disk stays intact.
 
 A non-finite loss, gradient norm or metric stops the stage with ``NonFiniteError`` (``tvclab.fit``): the last good
 checkpoint stays, no done marker is written, ``nonfinite.json`` records the stop, and ``resume=True`` continues
@@ -25,14 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from pathlib import Path
 
 from tvclab import configs
 from tvclab.fit import NonFiniteError, nonfinite
-from tvclab.io import atomic_write_json
+from tvclab.io import atomic_write_json, remove_stale_temporaries
 from tvclab.locks import dir_lock
 
-from . import artifacts, distributed
+from . import artifacts, distributed, faults
 from .runlog import RunContext
 
 
@@ -79,17 +88,26 @@ def _resumable(key: str, group: str) -> bool:
     return section == optim_section(group) and leaf in RESUMABLE_AFTER_NONFINITE
 
 
+def _finished(stage: str, st: Stage, cfg: configs.Config, sdir: Path) -> bool:
+    """Whether ``sdir`` holds this finished stage with this config; a finished one with another config raises
+    RunConflictError. Safe without the lock: a finished directory no longer changes."""
+    marker = sdir / st.marker(cfg)
+    if not marker.exists():
+        return False
+    saved = _read_json(marker).get("config", {})
+    if not _diff(saved, cfg.group(st.group)):
+        return True
+    raise RunConflictError(f"{sdir} holds a finished {stage} run with a different config "
+                           f"({_diff(saved, cfg.group(st.group))}); use another --out or delete that directory")
+
+
 def _preflight(stage: str, st: Stage, cfg: configs.Config, sdir: Path, resume: bool) -> tuple[bool, str]:
     """Read ``sdir`` before running ``stage`` into it: (True, "") when it already holds this finished stage; raise
     RunConflictError when it holds another run, an unfinished one without ``resume``, or an older layout;
-    (False, note) to run it (``note``: a config change accepted after a non-finite stop)."""
-    marker = sdir / st.marker(cfg)
-    if marker.exists():
-        saved = _read_json(marker).get("config", {})
-        if not _diff(saved, cfg.group(st.group)):
-            return True, ""
-        raise RunConflictError(f"{sdir} holds a finished {stage} run with a different config "
-                               f"({_diff(saved, cfg.group(st.group))}); use another --out or delete that directory")
+    (False, note) to run it (``note``: a config change accepted after a non-finite stop). Call it holding the
+    directory's lock: without it an unfinished run may be another writer's live one."""
+    if _finished(stage, st, cfg, sdir):
+        return True, ""
     cfg_file, stop_file = artifacts.config(sdir), artifacts.nonfinite(sdir)
     stopped = _read_json(stop_file) if stop_file.exists() else None
     note = ""
@@ -146,7 +164,8 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
 
     Works the same in a notebook (one process) and under ``torchrun`` (one call per process; rank 0 writes and
     holds the directory's lock). ``wait=False``: raise ``LockedError`` when another process is writing the
-    directory, instead of waiting for it.
+    directory, instead of waiting for it. A fault of the machine raises ``faults.RunFaultError`` (Ctrl-C:
+    ``faults.RunInterrupted``), one line naming the file, field or device and the fix.
     """
     if stage not in STAGES:
         raise configs.ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
@@ -154,38 +173,101 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
     cfg = configs.apply_overrides(cfg, overrides)
     st = STAGES[stage]
     root, sdir = stage_dir(stage, cfg, out)
+    faults.check_run_path(root, sdir, explicit=out is not None)
     if out is not None and resume and not root.exists():
         raise RunConflictError(f"--resume: the run directory {root} does not exist, so there is nothing to resume; "
                                f"correct --out, or drop --resume to start a fresh run there")
+    _check_parent(stage, st, cfg, root)
+    try:
+        return _run(stage, st, cfg, root, sdir, resume, wait)
+    except faults.RunInterrupted:
+        raise
+    except KeyboardInterrupt as e:
+        raise faults.interrupted(e, stage, _checkpoint(st, sdir), command(stage, cfg, root), sdir) from None
+    except (OSError, MemoryError, RuntimeError) as e:
+        fault = _machine_fault(e, stage, st, cfg, root, sdir)
+        if fault is None:
+            raise
+        raise fault from None
 
-    if st.parent:
-        pst = STAGES[st.parent]
-        pdir = root / pst.subdir(cfg) if pst.subdir else root
-        pmark = pdir / pst.marker(cfg)
-        if not pmark.exists():
-            raise StageMissingError(f"{stage} needs a finished {st.parent} run at {pdir} (no {pmark.name} there). "
-                                    f"Produce it with: {command(st.parent, cfg, root)}")
-        saved = _read_json(pmark).get("config", {})
-        if _diff(saved, cfg.group(pst.group)):
-            raise RunConflictError(f"the {st.parent} run at {pdir} was made with a different config ({_diff(saved, cfg.group(pst.group))}); "
-                                   f"pass the same --set values, or another --out")
 
-    finished_msg = f"{stage}: {sdir} is already finished with this config; nothing to do"
-    if _preflight(stage, st, cfg, sdir, resume)[0]:  # read-only, every process: no lock for a finished run
-        print(finished_msg)
+def _checkpoint(st: Stage, sdir: Path) -> Path | None:
+    """The stage's checkpoint when one is on disk (written atomically: intact whatever stopped the run); None for a
+    stage that trains nothing (``sample`` writes into the stage-2 directory, whose checkpoint is not its own)."""
+    path = artifacts.checkpoint(sdir)
+    return path if st.writes_config and path.exists() else None
+
+
+def _machine_fault(e: BaseException, stage: str, st: Stage, cfg: configs.Config, root: Path,
+                   sdir: Path) -> faults.RunFaultError | None:
+    """The one-line ``RunFaultError`` of a file-system or memory fault met by the run (None: another error)."""
+    resume = command(stage, cfg, root)
+    if isinstance(e, OSError):
+        return faults.file_system(e, _checkpoint(st, sdir), resume, root)
+    if faults.is_out_of_memory(e):
+        device = cfg.runtime.device if cfg.runtime.device != "auto" else "this machine"
+        batch = "sample.batch" if st.group == "sample" else f"{optim_section(st.group)}.batch_size"
+        return faults.out_of_memory(e, stage, device, cfg, batch, _checkpoint(st, sdir), resume)
+    return None
+
+
+def _check_parent(stage: str, st: Stage, cfg: configs.Config, root: Path) -> None:
+    """Raise StageMissingError / RunConflictError unless the stage ``stage`` reads has finished with this config."""
+    if not st.parent:
+        return
+    pst = STAGES[st.parent]
+    pdir = root / pst.subdir(cfg) if pst.subdir else root
+    pmark = pdir / pst.marker(cfg)
+    if not pmark.exists():
+        raise StageMissingError(f"{stage} needs a finished {st.parent} run at {pdir} (no {pmark.name} there). "
+                                f"Produce it with: {command(st.parent, cfg, root)}")
+    saved = _read_json(pmark).get("config", {})
+    if _diff(saved, cfg.group(pst.group)):
+        raise RunConflictError(f"the {st.parent} run at {pdir} was made with a different config ({_diff(saved, cfg.group(pst.group))}); "
+                               f"pass the same --set values, or another --out")
+
+
+def _decide(stage: str, st: Stage, cfg: configs.Config, sdir: Path, resume: bool) -> tuple[bool, str]:
+    """Under the directory's lock (rank 0): (finished, "" or why the run is refused). Prints what it found (a
+    finished run, a change accepted after a non-finite stop) and removes the temporary files a killed write left."""
+    try:
+        finished, note = _preflight(stage, st, cfg, sdir, resume)
+    except RunConflictError as e:
+        return False, str(e)
+    if finished or note:
+        print(f"{stage}: {sdir} is already finished with this config; nothing to do" if finished else note)
+    if not finished:
+        removed = remove_stale_temporaries(sdir) + remove_stale_temporaries(sdir / artifacts.SNAPSHOTS)
+        if removed:
+            print(f"{stage}: removed {len(removed)} temporary file{'s' if len(removed) > 1 else ''} a killed write "
+                  f"left in {sdir} ({', '.join(f'{p.name} {_size(n)}' for p, n in removed[:4])}"
+                  f"{', ...' if len(removed) > 4 else ''})", file=sys.stderr)
+    return finished, ""
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+
+def _run(stage: str, st: Stage, cfg: configs.Config, root: Path, sdir: Path, resume: bool, wait: bool) -> Path:
+    """``run`` once its arguments are checked: take the lock, decide, train, mark done."""
+    if _finished(stage, st, cfg, sdir):  # read-only, every process: no lock for a finished run
+        print(f"{stage}: {sdir} is already finished with this config; nothing to do")
         return sdir
     d = distributed.setup(cfg.runtime.device)
     ok = False
     try:
         with contextlib.ExitStack() as held:
-            finished = False
+            decision = None
             if d.master:
                 held.enter_context(dir_lock(sdir, wait=wait, what=f"{stage} run"))
-                # again under the lock: another writer may have finished (or stopped) it while this one waited
-                finished, note = _preflight(stage, st, cfg, sdir, resume)
-                if finished or note:
-                    print(finished_msg if finished else note)
-            if distributed.broadcast_object(finished, d):
+                # decided under the lock only: an unfinished run found before it may be another writer's live one,
+                # and another writer may have finished (or stopped) it while this one waited
+                decision = _decide(stage, st, cfg, sdir, resume)
+            finished, refused = distributed.broadcast_object(decision, d)
+            if refused:
+                raise RunConflictError(refused)
+            if finished:
                 ok = True
                 return sdir
             cfg_file = artifacts.config(sdir)

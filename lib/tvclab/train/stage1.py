@@ -131,6 +131,18 @@ def load_data(cfg: configs.Config, split: str):
     return data.load(cfg.data.dataset, split, root=cfg.runtime.data_root or None, image_size=cfg.data.image_size)
 
 
+def check_fits(ds, n: int, stage: str, cfg: configs.Config) -> None:
+    """Raise ``faults.RunFaultError`` (naming data.image_size) before ``n`` images of an in-memory data set are
+    turned into one float32 tensor that would not fit in memory (the training loop and the encoder hold them so)."""
+    from .faults import check_memory
+
+    if hasattr(ds, "tensors"):
+        s = ds.image_size
+        split = {"train": "training", "val": "validation"}.get(ds.split, ds.split)
+        check_memory(4 * n * ds.channels * s * s, f"the {n} {split} images of {ds.name} as float32 at {s}x{s}",
+                     stage, cfg)
+
+
 def first_images(ds, n: int) -> torch.Tensor:
     n = min(n, len(ds))
     if hasattr(ds, "tensors"):
@@ -193,6 +205,7 @@ def train(ctx: RunContext) -> dict:
     cfg, d = ctx.cfg, ctx.dist
     dev = d.device
     train_ds = load_data(cfg, "train")
+    check_fits(train_ds, len(train_ds), "stage1", cfg)
     torch.manual_seed(cfg.seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
     if cfg.prologue.post:
@@ -347,6 +360,7 @@ def _encode(run_dir: Path, cache: Path, split: str, device, batch: int, step: in
     order = torch.arange(total) if only is None else torch.unique(only.to(torch.int64))
     if len(order) and (order[0] < 0 or order[-1] >= total):
         raise ValueError(f"encode_dataset: indices outside the {total} images of {split}")
+    check_fits(ds, total, f"encoding {run_dir}", cfg)
     images_all = ds.tensors(total) if hasattr(ds, "tensors") else None
     if tok.discrete:
         toks = torch.full((total, tok.n_tokens), -1, dtype=torch.long)
