@@ -33,7 +33,8 @@
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper renders run directories only
 seed: int = 0  # first seed
-n_seeds: int = 3  # seeds of the rows a claim turns on (2D, Prologue, Prologue-Post, 1D)
+n_seeds: int = 3  # seeds of the other Table 1 rows (1D, Prologue-Post)
+n_seeds_headline: int = 5  # seeds of the rows the headline claims compare (2D, Prologue)
 out_dir: str = "figures/04_prologue"  # figures, tables and results.json
 n_eval: int = 0  # images per Fréchet estimate; 0 picks the tier default
 
@@ -60,6 +61,9 @@ T0 = time.time()
 timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
 N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]
+HEADLINE = ("baseline_2d", "prologue")  # the rows the headline claims compare: SEEDS_HEAD
+SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline).seeds  # the same rule, more seeds (smoke: 2)
+seeds_of = lambda name: SEEDS_HEAD if name in HEADLINE else SEEDS
 CC = ["stage2.class_cond=true"]  # P Table 1: class-conditional stage 2, with and without CFG
 LAMBDAS = [3.0] if SMOKE else [0.3, 1.0, 3.0, 10.0]  # Fig. 5: the AR weight; 3 is Table 1's Prologue (SPEC)
 CFG_GRID = [2.0] if SMOKE else [1.5, 2.0, 3.0]  # CFG scales searched on validation (per method, seed SEEDS[0])
@@ -73,12 +77,14 @@ PAPER_T3_AR_LOSS = {"baseline_1d": 7.89, "baseline_2d": 7.73}  # P Table 3
 PAPER_T4 = {"prologue": (35.88, 60.28), "baseline_2d": (23.71, 44.17)}  # P Table 4: top-1, top-5 (%)
 LABELS = {"baseline_1d": "1D tokenizer", "baseline_2d": "2D tokenizer", "prologue": "Prologue",
           "prologue_post": "Prologue-Post"}
-results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_EVAL,
+results: dict = {"tier": tier, "seeds": SEEDS, "seeds_headline": SEEDS_HEAD, "dataset": DATASET,
+                 "n_eval": N_EVAL,
                  "validation_split": data.validation_split(DATASET), "rows": {}}
 print(f"tier {tier}: prologue n = {N_PRO}, codebook {pro_cfg.prologue.codebook_size}, tau {pro_cfg.prologue.tau}, "
       f"AR weight {pro_cfg.prologue.ar_weight}, visual dropout {pro_cfg.prologue.visual_dropout}; 2D tokens "
       f"{(pro_cfg.data.image_size // pro_cfg.tokenizer.patch_size) ** 2} from {pro_cfg.quantizer.codebook_size} codes; "
-      f"stage 1 {pro_cfg.optim.steps} steps, stage 2 {pro_cfg.stage2.optim.steps}; Fréchet N = {N_EVAL}; seeds {SEEDS}")
+      f"stage 1 {pro_cfg.optim.steps} steps, stage 2 {pro_cfg.stage2.optim.steps}; Fréchet N = {N_EVAL}; "
+      f"seeds {SEEDS_HEAD} (headline rows), {SEEDS} (the rest)")
 if tier == "paper":
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
@@ -95,8 +101,14 @@ if tier == "paper":
 # features), labelled so: compare across our rows, never with the paper's FID.
 #
 # **Protocol.** Selections (the CFG scale, the probe's regularisation) read the validation split; reported
-# numbers come from the test split. Table 1's rows have `n_seeds` seeds with bootstrap intervals over seeds; the
-# Fig. 5 sweep and Table A1 are one seed, marked, with intervals over samples. Verdicts come from `tvclab.claims`.
+# numbers come from the test split. Table 1's 2D and Prologue rows (what the headline claims compare) have
+# `n_seeds_headline` seeds (5 at the cpu tier), 1D and Prologue-Post `n_seeds` (3); intervals over seeds are Student t ("t, n seeds").
+# The Fig. 5 sweep and Table A1 are one seed, marked, with intervals over samples: they are read as descriptions,
+# never as verdicts. Verdicts come from `tvclab.claims`.
+#
+# **pFD-clf** is the FD-clf of the samples against the tokenizer's own reconstructions of the same test images:
+# zero (up to its finite-N floor) for a perfect prior, whatever the decoder, so it sees what the prior adds to the
+# decoder's error; gFD - rFD (same seed) stands beside it.
 
 # %%
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=pro_cfg.data.image_size)
@@ -106,20 +118,28 @@ VAL_SAMPLE_SEED = 10_000
 first_samples: dict = {}
 
 
-def fd(run: Path, real: torch.Tensor, sample_seed: int, cfg_scale: float = 1.0) -> dict:
-    """Fréchet number (with its interval over samples) of len(real) class-balanced samples of the AR in ``run``."""
+def fd_samples(run: Path, real: torch.Tensor, sample_seed: int, cfg_scale: float = 1.0) -> tuple[dict, torch.Tensor]:
+    """Fréchet number (with its interval over samples) of len(real) class-balanced samples of the AR in ``run``,
+    and the samples."""
     imgs = train.sample(run, len(real), seed=sample_seed, cfg_scale=cfg_scale, progress=False)["images"]
     first_samples.setdefault((str(run), cfg_scale), imgs[:64])
-    return evaluation.frechet(real, imgs, DATASET, CLF, BOOT)
+    return evaluation.frechet(real, imgs, DATASET, CLF, BOOT), imgs
+
+
+def fd(run: Path, real: torch.Tensor, sample_seed: int, cfg_scale: float = 1.0) -> dict:
+    return fd_samples(run, real, sample_seed, cfg_scale)[0]
 
 
 def row_metrics(r: evaluation.SeedRuns) -> dict:
     """One seed's test numbers: rFD-clf and PSNR of stage 1, gFD-clf without guidance, the stage-2 CE of the
-    visual tokens (comparable across rows) and of the whole sequence."""
-    rf = evaluation.rfid(r.stage1, real_test, DATASET, seed=r.seed, classifier_config=CLF, bootstrap=BOOT)
-    g = fd(r.stage2, real_test, r.seed)
+    visual tokens (comparable across rows) and of the whole sequence; pFD-clf of the same samples against the
+    tokenizer's reconstructions, and gFD - rFD."""
+    recon = evaluation.reconstructions(r.stage1, real_test, seed=r.seed)  # once per seed: rFD and pFD share it
+    rf = evaluation.rfid(r.stage1, real_test, DATASET, seed=r.seed, classifier_config=CLF, bootstrap=BOOT,
+                         recon=recon)
+    g, imgs = fd_samples(r.stage2, real_test, r.seed)
     t2 = evaluation.test_metrics(r.stage2)
-    return {"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": g["value"],
+    return {**evaluation.prior_columns(imgs, recon, rf["value"], g["value"], DATASET, CLF, BOOT),"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": g["value"],
             "gfid_lo": g["lo"], "gfid_hi": g["hi"], "gloss_visual": t2.get("gloss_visual", t2["gloss"]),
             "gloss": t2["gloss"], "metric": rf["metric"],
             "seconds_per_step": train.artifacts.seconds_per_step(r.stage1)}
@@ -137,7 +157,7 @@ def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
 # (seed `SEEDS[0]`, grid `CFG_GRID`), then every seed's test gFD-clf with guidance is measured at that scale.
 
 # %%
-rows = {name: run_row(name, CC, SEEDS) for name in ("baseline_1d", "baseline_2d", "prologue", "prologue_post")}
+rows = {name: run_row(name, CC, seeds_of(name)) for name in ("baseline_1d", "baseline_2d", "prologue", "prologue_post")}
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["baseline_2d"].per_seed[0]["metric"]]
 cfg_choice = {}
 for name, r in rows.items():
@@ -155,13 +175,18 @@ def cell(r: evaluation.Row, key: str) -> str:
     return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
 
 
+def interval_kind(r: evaluation.Row) -> str:
+    return f"t, {len(r.seeds)} seeds" if len(r.seeds) > 1 else "1 seed: none"
+
+
 table1 = []
 for name, r in rows.items():
     p = PAPER_T1[name]
     table1.append({"tokenizer": LABELS[name], f"r{METRIC}": cell(r, "rfid"), "PSNR": cell(r, "psnr"),
-                   f"g{METRIC} w/o CFG": cell(r, "gfid"), f"g{METRIC} w/ CFG": cell(r, "gfid_cfg"),
+                   f"g{METRIC} w/o CFG": cell(r, "gfid"), "pFD-clf w/o CFG": cell(r, "pfd"),
+                   f"g{METRIC} - r{METRIC} w/o CFG": cell(r, "gap"), f"g{METRIC} w/ CFG": cell(r, "gfid_cfg"),
                    "CFG scale": cfg_choice[name]["scale"], "visual CE (nats/token)": cell(r, "gloss_visual"),
-                   "seeds": len(r.seeds), "paper rFID": p[0], "paper PSNR": p[1], "paper gFID w/o CFG": p[2],
+                   "seeds": len(r.seeds), "interval": interval_kind(r), "paper rFID": p[0], "paper PSNR": p[1], "paper gFID w/o CFG": p[2],
                    "paper gFID w/ CFG": p[3]})
     results["rows"][name] = {"seeds": r.seeds, "per_seed": r.per_seed, "summary": r.summary, "cfg": cfg_choice[name]}
 print(save_table(table1, out_dir, "table1_tokenizers", digits=4))
@@ -218,7 +243,8 @@ print(f"Fig. 5 done after {time.time() - T0:.0f} s")
 
 # %%
 table3 = [{"tokenizer": LABELS[n], "visual CE (nats/token)": cell(rows[n], "gloss_visual"),
-           f"g{METRIC} w/o CFG": cell(rows[n], "gfid"), "paper AR loss": PAPER_T3_AR_LOSS[n],
+           f"g{METRIC} w/o CFG": cell(rows[n], "gfid"), "pFD-clf": cell(rows[n], "pfd"),
+           f"g{METRIC} - r{METRIC}": cell(rows[n], "gap"), "interval": interval_kind(rows[n]), "paper AR loss": PAPER_T3_AR_LOSS[n],
            "paper gFID w/o CFG": PAPER_T1[n][2],
            "seeds": len(rows[n].seeds)} for n in ("baseline_1d", "baseline_2d")]
 print(save_table(table3, out_dir, "table3_1d_vs_2d", digits=4))
@@ -317,7 +343,7 @@ for knob in A1:
     for v in sorted(A1[knob] + [DEFAULT[knob]]):
         m = rows["prologue"].per_seed[0] if v == DEFAULT[knob] else ablation[(knob, v)]
         tableA1.append({"knob": knob, "value": v, f"r{METRIC}": m["rfid"], f"g{METRIC} w/o CFG": m["gfid"],
-                        "visual CE": m["gloss_visual"], "default": v == DEFAULT[knob], "seeds": 1})
+                        "pFD-clf": m["pfd"], f"g{METRIC} - r{METRIC}": m["gap"], "visual CE": m["gloss_visual"], "default": v == DEFAULT[knob], "seeds": 1})
 print(save_table(tableA1, out_dir, "tableA1_one_factor", digits=4))
 spread = {knob: float(np.ptp([row[f"g{METRIC} w/o CFG"] for row in tableA1 if row["knob"] == knob])) for knob in A1}
 print("gFD-clf spread per knob: " + ", ".join(f"{k} {v:.3f}" for k, v in spread.items()))
@@ -355,7 +381,14 @@ plt.show()
 # %% [markdown]
 # ## Claims
 #
-# Each verdict is computed by `tvclab.claims` from the numbers above.
+# Each verdict is computed by `tvclab.claims` from the numbers above, with Student-t intervals over seeds (Welch:
+# the rows are different runs). The paper's headline, gFID about halved (21.01 -> 10.75), cannot be judged at this
+# tier: halving the 2D row's gFD-clf would put Prologue's below the 2D tokenizer's own rFD-clf, which no prior can
+# reach. The **primary claim** is therefore the data-model gap: gFD - rFD (taken seed by seed) lower for Prologue
+# than for 2D (paper: 18.86 -> 8.51), with pFD-clf beside it and the gFD claim kept. The notebook prints how many
+# claims it judges; claims.md shows the Holm-adjusted verdict beside each raw one and the minimum detectable effect
+# (MDE, 80% power). The Fig. 5 sweep and Table A1 points are one seed each: descriptions (intervals over samples),
+# listed apart in descriptions.md, never verdicts.
 
 # %%
 vals = lambda name, key: rows[name].values(key)
@@ -385,25 +418,42 @@ def widest_other() -> str:
     others = [k for k in A1 if k != "visual dropout"]
     return max(others, key=lambda k: spread_q(k)["value"])
 q1 = lambda m, key: {"value": m[key], "lo": m[f"{key}_lo"], "hi": m[f"{key}_hi"]}
-ratio = [a / b for a, b in zip(vals("prologue", "gfid"), vals("baseline_2d", "gfid"))]  # paired by seed
-lo_l, hi_l = LAMBDAS[0], LAMBDAS[-1]
+nseed = lambda *names: {"seeds": " vs ".join(str(len(rows[n].seeds)) for n in names), "N": N_EVAL}
+P2, PP, P1 = PAPER_T1["baseline_2d"], PAPER_T1["prologue"], PAPER_T1["prologue_post"]
 verdicts = [
+    claims.compare(f"primary: Prologue narrows the data-model gap g{METRIC} - r{METRIC} (per seed, w/o CFG) against "
+                   "the 2D tokenizer", vals("prologue", "gap"), vals("baseline_2d", "gap"), better="lower",
+                   paper=f"gFID - rFID {P2[2] - P2[0]:.2f} -> {PP[2] - PP[0]:.2f} (Table 1)",
+                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[2] - PP[0], P2[2] - P2[0])),
+    claims.compare("Prologue lowers pFD-clf (samples against the tokenizer's own reconstructions, w/o CFG) against "
+                   "the 2D tokenizer", vals("prologue", "pfd"), vals("baseline_2d", "pfd"), better="lower",
+                   paper="not reported (the paper's gap above is its closest number)",
+                   n=nseed("prologue", "baseline_2d")),
     claims.compare(f"Prologue lowers g{METRIC} without CFG against the 2D tokenizer", vals("prologue", "gfid"),
-                   vals("baseline_2d", "gfid"), better="lower", paper="21.01 -> 10.75 gFID w/o CFG (Table 1)",
-                   n={"seeds": len(SEEDS), "N": N_EVAL}),
-    claims.threshold(f"... by about half: Prologue / 2D g{METRIC} (per seed) at most 0.6", ratio, 0.6,
-                     better="lower", paper="10.75 / 21.01 = 0.51", n={"seeds": len(SEEDS)}),
+                   vals("baseline_2d", "gfid"), better="lower", paper=f"{P2[2]} -> {PP[2]} gFID w/o CFG (Table 1)",
+                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[2], P2[2])),
     claims.compare(f"reconstruction unchanged: Prologue's r{METRIC} not above the 2D tokenizer's by more than 10%",
                    vals("prologue", "rfid"), vals("baseline_2d", "rfid"), better="lower",
-                   margin=-0.1 * rows["baseline_2d"].mean("rfid"), paper="rFID 2.15 -> 2.24, PSNR 20.71 -> 20.64",
-                   n={"seeds": len(SEEDS), "N": N_EVAL}),
-    claims.compare("Prologue-Post lowers gFD-clf without CFG against the 2D tokenizer it attaches to",
+                   margin=-0.1 * rows["baseline_2d"].mean("rfid"), paper=f"rFID {P2[0]} -> {PP[0]}, PSNR {P2[1]} -> {PP[1]}",
+                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[0], P2[0])),
+    claims.compare(f"Prologue-Post lowers g{METRIC} without CFG against the 2D tokenizer it attaches to",
                    vals("prologue_post", "gfid"), vals("baseline_2d", "gfid"), better="lower",
-                   paper="21.01 -> 11.04 gFID w/o CFG (Table 1)", n={"seeds": len(SEEDS), "N": N_EVAL}),
+                   paper=f"{P2[2]} -> {P1[2]} gFID w/o CFG (Table 1)", n=nseed("prologue_post", "baseline_2d"),
+                   paper_values=(P1[2], P2[2])),
     claims.compare("prologue tokens probe above the 2D tokenizer's first n tokens (top-1)",
                    [m["top1"] for m in probe["prologue"]], [m["top1"] for m in probe["baseline_2d"]],
                    better="higher", paper="35.88% vs 23.71% top-1 (Table 4)",
-                   n={"seeds": len(SEEDS), "test images": N_PROBE_EVAL}),
+                   n={"seeds": f"{len(probe['prologue'])} vs {len(probe['baseline_2d'])}", "test images": N_PROBE_EVAL},
+                   paper_values=PAPER_T4["prologue"][0:1] + PAPER_T4["baseline_2d"][0:1]),
+]
+judged = claims.judge(verdicts)
+results.update(judged)  # n_claims, claims (table rows: raw and Holm verdicts, MDE), claim_results (full dicts)
+print(f"{judged['n_claims']} claims judged (Holm over all {judged['n_claims']}):")
+print(save_table(results["claims"], out_dir, "claims"))
+
+# one seed per point: descriptions (intervals over samples), not verdicts
+lo_l, hi_l = LAMBDAS[0], LAMBDAS[-1]
+descriptions = [
     claims.compare(f"AR gradients into the 2D visual tokens raise r{METRIC} (lambda {hi_l:g} vs {lo_l:g})",
                    q1(sweep[("visual 2D", hi_l)].per_seed[0], "rfid"), q1(sweep[("visual 2D", lo_l)].per_seed[0], "rfid"),
                    better="higher", paper="Fig. 5: rFID collapses at moderate lambda", n={"seeds": 1, "N": N_EVAL}),
@@ -414,10 +464,11 @@ verdicts = [
     claims.compare(f"AR gradients into the 1D visual tokens lower g{METRIC} at the smallest lambda ({lo_l:g}) "
                    "against the 1D baseline", q1(sweep[("visual 1D", lo_l)].per_seed[0], "gfid"),
                    q1(rows["baseline_1d"].per_seed[0], "gfid"), better="lower",
-                   paper="§4.1: 1D benefits at small lambda (best 14.45 vs 19.32)", n={"seeds": 1, "N": N_EVAL}),
+                   paper="§4.1: 1D benefits at small lambda (best 14.45 vs 19.32)", n={"seeds": 1, "N": N_EVAL},
+                   paper_values=(14.45, PAPER_T1["baseline_1d"][2])),
     claims.compare(f"Prologue's g{METRIC} is below the 1D visual-routing point chosen on validation",
                    q1(rows["prologue"].per_seed[0], "gfid"), q1(best("visual 1D"), "gfid"), better="lower",
-                   paper="10.75 vs 14.45 gFID w/o CFG", n={"seeds": 1, "N": N_EVAL}),
+                   paper="10.75 vs 14.45 gFID w/o CFG", n={"seeds": 1, "N": N_EVAL}, paper_values=(PP[2], 14.45)),
     claims.compare(f"prologue routing keeps r{METRIC} (lambda {hi_l:g} not above {lo_l:g} by more than 10%)",
                    q1(sweep[("prologue", hi_l)].per_seed[0], "rfid"), q1(sweep[("prologue", lo_l)].per_seed[0], "rfid"),
                    better="lower", margin=-0.1 * sweep[("prologue", lo_l)].per_seed[0]["rfid"],
@@ -426,12 +477,13 @@ verdicts = [
                    "(intervals from the samples' intervals)", spread_q("visual dropout"), spread_q(widest_other()),
                    better="higher", paper="Table A1", n={"seeds": 1}),
 ]
-results["claims"] = claims.table(verdicts)
-print(save_table(results["claims"], out_dir, "claims"))
+results["descriptions"] = [{"reading (1 seed, not a verdict)": row.pop("verdict"), **row}
+                           for row in claims.table(descriptions)]
+print(save_table(results["descriptions"], out_dir, "descriptions"))
 
 # %%
 save_results(results, out_dir, provenance=provenance.collect(
-    tier=tier, seeds=SEEDS, n={"frechet": N_EVAL, "probe_train": N_PROBE, "probe_eval": N_PROBE_EVAL},
+    tier=tier, seeds=SEEDS_HEAD, n={"frechet": N_EVAL, "probe_train": N_PROBE, "probe_eval": N_PROBE_EVAL},
     lpips_in_loss=losses.lpips_in_loss(), wall_time_s=time.time() - T0, validation=DATASET))
 print(f"notebook done in {time.time() - T0:.0f} s; by phase (s): "
       + ", ".join(f"{k} {v:.0f}" for k, v in timing.breakdown(time.time() - T0).items()))

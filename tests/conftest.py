@@ -205,3 +205,27 @@ def check_smoke_rows(res: dict, rows) -> None:
     assert set(res["rows"]) == set(rows)
     for row in rows:
         assert [m["seed"] for m in res["rows"][row]["per_seed"]] == [0, 1], row
+
+
+def check_evidence(res: dict, rows) -> None:
+    """The evidence protocol (docs/protocol.md): pFD-clf and gFD - rFD for every row and seed, and for every judged
+    claim a numeric ``mde`` (None only where no seed sd exists: then the claim has no p-value either) and a Holm
+    verdict."""
+    for row in rows:
+        for m in res["rows"][row]["per_seed"]:
+            assert isinstance(m["pfd"], float) and m["pfd"] >= 0, (row, m.get("pfd"))
+            assert m["pfd_lo"] <= m["pfd"] <= m["pfd_hi"] and m["pfd_n"] == res["n_eval"], row
+            assert abs(m["gap"] - (m["gfid"] - m["rfid"])) <= 1e-8 * max(1.0, abs(m["gfid"])), row
+        assert res["rows"][row]["summary"]["pfd"]["kind"] == "t one-sample"
+    assert res["n_claims"] == len(res["claims"]) == len(res["claim_results"]) > 0
+    verdicts = ("holds", "does not hold", "inconclusive")
+    for c, row in zip(res["claim_results"], res["claims"]):
+        assert c["verdict"] in verdicts and c["verdict_holm"] in verdicts, c["claim"]
+        assert row["holm"] == c["verdict_holm"] and row["verdict"] == c["verdict"]
+        if c["mde"] is None:  # no seed sd behind it (intervals over samples, a bootstrap): no p-value either
+            assert c["p"] is None, c["claim"]
+        else:
+            # >= 0: at the smoke tier a post-training can leave a paired difference exactly 0 on every seed (sd 0)
+            assert isinstance(c["mde"], float) and c["mde"] >= 0, c["claim"]
+        if c["verdict_holm"] != c["verdict"]:  # Holm can only withdraw a verdict
+            assert c["verdict_holm"] == "inconclusive"

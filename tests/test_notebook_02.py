@@ -12,7 +12,7 @@ SEEDED = ["baseline_1d", "fm_tail_tied", "wartok", "control_small_k"]
 def test_notebook_02_smoke(smoke_notebook):
     out = smoke_notebook("02_wartok")
     res = json.loads((out / "results.json").read_text())
-    assert res["tier"] == "smoke" and len(res["seeds"]) == 2
+    assert res["tier"] == "smoke" and len(res["seeds"]) == 2 and res["seeds_headline"] == res["seeds"]
     assert res["frechet"]["metric"] in ("fid", "fd_clf") and res["frechet"]["n"] == res["n_eval"]
     assert set(res["rows"]) == set(ROWS)
     for row in ROWS:
@@ -23,18 +23,32 @@ def test_notebook_02_smoke(smoke_notebook):
                         "token_entropy", "val_psnr", "val_rate"):
                 assert seed_row[key] is not None, (row, key)
             assert seed_row["rfid_lo"] <= seed_row["rfid"] <= seed_row["rfid_hi"]
+            assert isinstance(seed_row["pfd"], float) and seed_row["pfd_lo"] <= seed_row["pfd"] <= seed_row["pfd_hi"]
+            # results.json rounds each number, so the difference of two rounded ones agrees to rounding only
+            assert seed_row["gap"] == pytest.approx(seed_row["gfid"] - seed_row["rfid"], abs=1e-6 * seed_row["gfid"]), row
+        assert set(mi["summary"]) >= {"pfd", "gap"}
         s = mi["summary"]["gloss"]
         assert s["single_seed"] == (row not in SEEDED) and (s["lo"] is None) == (row not in SEEDED)
         mr = res["rows"][row]["matched_rfid"]
         assert mr["val_rfid"] <= res["matched_rfid"]["target"] * 1.05 + 1e-9  # chosen on validation, within 5%
-        assert set(mr) >= {"iters", "rfid", "gfid", "gloss", "top1", "psnr", "codes_used", "token_entropy"}
+        assert set(mr) >= {"iters", "rfid", "gfid", "gloss", "top1", "psnr", "codes_used", "token_entropy", "pfd",
+                           "gap"}
         assert len(res["fig1"][row]["gloss"]) == len(res["fig1"][row]["step"]) > 0
     assert res["matched_rfid"]["split"] == "val"
     assert res["wgf_search"]["chosen"] and len(res["wgf_search"]["rows"]) == 2
     fr = res["frontier"]
     assert set(fr["sweep"]) == {str(k) for k in res["sweep_k"]} and "rate_saving_at_equal_psnr" in fr
-    assert len(res["claims"]) == 6
+    assert len(res["claims"]) == 9 and res["n_claims"] == len(res["claims"]) == len(res["claim_results"])
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
+    assert all(c["holm"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
+    for c in res["claim_results"]:
+        assert c["verdict_holm"] in ("holds", "does not hold", "inconclusive"), c["claim"]
+        assert "mde" in c and (c["mde"] is None or isinstance(c["mde"], (int, float))), c["claim"]
+        if c["difference"]["kind"] in ("t paired", "Welch t") and (c["ours"]["n"] or 0) > 1 \
+                and ((c.get("reference") or {}).get("n") or 0) > 1:
+            assert isinstance(c["mde"], (int, float)), c["claim"]  # a seed sd on both sides: an MDE
+    assert not any("25%" in c["claim"] for c in res["claims"])  # the comparable-rFD band is 5%
+    assert not any("than the 1D baseline" in c["claim"] for c in res["claims"])  # against W Table 1's numbers
     assert res["wgf_cost_ratio"]["ratio"] > 0
     prov = res["provenance"]
     assert prov["tier"] == "smoke" and prov["seeds"] == [0, 1] and "torch" in prov["versions"]

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from conftest import check_smoke_rows
+from conftest import check_evidence, check_smoke_rows
+
 
 ROWS = ["ae", "ae_kl", "low_level", "semantic", "discrete"]
 
@@ -15,6 +16,7 @@ def test_notebook_03_smoke(smoke_notebook):
     out = smoke_notebook("03_flow_prior_autoencoders")
     res = json.loads((out / "results.json").read_text())
     check_smoke_rows(res, ROWS)
+    check_evidence(res, ROWS)
     for row in ROWS:
         r = res["rows"][row]
         for m in r["per_seed"]:
@@ -35,10 +37,15 @@ def test_notebook_03_smoke(smoke_notebook):
         assert len(res["fig4"]["correlations"][t]) == 2
         assert len(res["knn_before_after"][t]["before"]) == len(res["knn_before_after"][t]["after"]) == 2
     assert set(res["table2a"]["rows"]) == {"random", "pca"} and set(res["table2b"]["rows"]) == {"0.01", "0.05"}
-    assert len(res["claims"]) == 3 * 4 + 1 + 1 + 2
+    # per target: findings 1) and 2), Fig. 4, kNN NLL; then finding 3). Table 2's one-seed points: descriptions
+    assert len(res["claims"]) == 3 * 4 + 1 and len(res["descriptions"]) == 1 + 2
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
+    # finding 2 tests the paper's own direction per target: the discrete target's FID is worse than the AE's
+    f2 = {c["claim"].split(" target")[0].split("to the ")[1]: c for c in res["claim_results"] if c["claim"].startswith("2)")}
+    assert f2["discrete"]["better"] == "higher" and f2["semantic"]["better"] == f2["low_level"]["better"] == "lower"
+    assert all(c["paper_direction"] == "agrees" for c in res["claim_results"] if c["paper_values"])
     for name in ("flow_check", "table1_autoencoders", "fig4_correlations", "knn_nll_before_after",
-                 "table2a_projection", "table2b_weight", "claims"):
+                 "table2a_projection", "table2b_weight", "claims", "descriptions"):
         assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
     for fig in ("fig4_alignment_curves", "fig_samples"):
         assert (out / f"{fig}.png").exists() and (out / f"{fig}.pdf").exists()

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from conftest import check_smoke_rows
+from conftest import check_evidence, check_smoke_rows
+
 
 ROWS = ["plain", "wgf_dpd", "flow_prior", "prologue", "vapi", "wgf_vapi"]
 
@@ -14,6 +15,7 @@ def test_notebook_06_smoke(smoke_notebook):
     out = smoke_notebook("06_cross_paper")
     res = json.loads((out / "results.json").read_text())
     check_smoke_rows(res, ROWS)
+    check_evidence(res, ROWS)
     for name in ROWS:
         r = res["rows"][name]
         for m in r["per_seed"]:
@@ -30,9 +32,10 @@ def test_notebook_06_smoke(smoke_notebook):
     # the rows, 2 seeds x 2 stages for the one smoke sweep point)
     listed = res["runs"]["reused"] + res["runs"]["to_train"]
     assert len(listed) == len(set(listed)) == 2 * (8 + 2) + 2 * 2
-    # best vs runner-up, each of the 5 methods vs plain, the combination vs each part, and the frontier for the two
-    # tokenizers of their own (WGF-DPD, Prologue)
-    assert len(res["claims"]) == 1 + 5 + 2 + 2 and set(res["frontier_gaps"]) == {"wgf_dpd", "prologue"}
+    # best vs runner-up, each of the 5 methods vs plain on gFD and on pFD, the combination vs each part, and the
+    # frontier for the two tokenizers of their own (WGF-DPD, Prologue)
+    assert len(res["claims"]) == 1 + 5 + 5 + 2 + 2 and set(res["frontier_gaps"]) == {"wgf_dpd", "prologue"}
+    assert sum("pFD-clf" in c["claim"] for c in res["claims"]) == 5
     # the selection: validation gFD-clf of every seed, averaged; the best two methods (not plain) by it go into claim 1
     for name, v in res["validation_order"]:
         per_seed = [m["val_gfid"] for m in res["rows"][name]["per_seed"]]
