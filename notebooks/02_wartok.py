@@ -64,7 +64,7 @@ N_MATCH = min(N_EVAL, 250)  # validation images per snapshot score (matched-rFID
 base_cfg = configs.get("baseline_1d", RUN_TIER)
 K0 = base_cfg.quantizer.codebook_size
 SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})  # cpu: 8, 16, 32, 64 (+ 256)
-K_CONTROL = max(2, K0 // 16)  # SPEC's control row: the 1D baseline with codebook K/16
+K_CONTROL = max(2, K0 // 16)  # the control row the paper lacks: the 1D baseline with codebook K/16
 COMMON = [f"data.dataset={dataset}"]
 if dataset != "fashion_mnist":
     COMMON += [f"data.image_size={data.native_size(dataset)}"]

@@ -65,7 +65,7 @@ HEADLINE = ("baseline_2d", "prologue")  # the rows the headline claims compare: 
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline).seeds  # the same rule, more seeds (smoke: 2)
 seeds_of = lambda name: SEEDS_HEAD if name in HEADLINE else SEEDS
 CC = ["stage2.class_cond=true"]  # P Table 1: class-conditional stage 2, with and without CFG
-LAMBDAS = [3.0] if SMOKE else [0.3, 1.0, 3.0, 10.0]  # Fig. 5: the AR weight; 3 is Table 1's Prologue (SPEC)
+LAMBDAS = [3.0] if SMOKE else [0.3, 1.0, 3.0, 10.0]  # Fig. 5: the AR weight; 3 is Table 1's Prologue (authors' code)
 CFG_GRID = [2.0] if SMOKE else [1.5, 2.0, 3.0]  # CFG scales searched on validation (per method, seed SEEDS[0])
 pro_cfg = configs.get("prologue", RUN_TIER)
 DATASET = pro_cfg.data.dataset  # Fashion-MNIST below the paper tier, ImageNet at it (P's preset)

@@ -17,7 +17,7 @@
 # tokens, and nothing asks whether the images its tokens decode to look like the data. Paper V (VA-π) post-trains
 # only the AR, with the frozen tokenizer's decoder in the loop. It reads the token sequence as a latent variable of
 # the image and maximises an ELBO whose reconstruction term is optimised by reinforcement learning (GRPO) and whose
-# prior term keeps the AR's token-level likelihood (V §3; the values are SPEC's, from the authors' code):
+# prior term keeps the AR's token-level likelihood (V §3; the values are the authors' code's):
 #
 # 1. **Contextual noise.** Each ground-truth token of the image is replaced by a random code with probability
 #    $\xi$ (0.5), and the AR's teacher-forced logits on that noised prefix define the policy $\pi_\theta(\cdot \mid
@@ -71,7 +71,7 @@ NAME = "baseline_1d"
 base_cfg = configs.get(NAME, RUN_TIER)
 DATASET = base_cfg.data.dataset  # Fashion-MNIST below the paper tier, CIFAR-10 at it (W's preset)
 pc = base_cfg.posttrain
-# learning rates searched on the validation split (SPEC's 1e-6 included, so its effect at this scale is shown)
+# learning rates searched on the validation split (the authors' 1e-6 included, so its effect at this scale is shown)
 LRS = [1e-3] if SMOKE else [1e-6, 1e-5, 1e-4, 1e-3]
 BETAS = [0.0] if SMOKE else [0.0, 0.03, 0.1, 0.3, 1.0]
 PAPER = {"LlamaGen-XL": (15.55, 9.23), "LlamaGen-XXL": (14.36, 7.65)}  # V: FID without CFG, before -> after
@@ -89,9 +89,9 @@ if tier == "paper":
 # The AR is notebook 02's cpu-tier stage-2 prior of the 1D baseline (3 layers, width 128, over 8 tokens from a
 # 256-code tokenizer on Fashion-MNIST; 300 steps of 128 images), one per seed, reused from `runs/cpu/`. Post-training
 # reads 100 steps x 128 = 12,800 training images (23% of the 55,000-image training rest; paper V's 1% is of
-# ImageNet's 1.28M) with SPEC's G, clips, beta, KL weight and xi. **One change from SPEC:** the learning rate. SPEC's
-# 1e-6 is the value for LlamaGen's 775M-1.4B parameters; the rate for a 0.9M-parameter AR is chosen here on the
-# validation split from a stated grid (1e-6 included). The reward is MSE + LPIPS where the LPIPS weights (VGG16)
+# ImageNet's 1.28M) with the authors' G, clips, beta, KL weight and xi. **One change from the authors' values:**
+# the learning rate. Their 1e-6 is the value for LlamaGen's 775M-1.4B parameters; the rate for a 0.9M-parameter AR
+# is chosen here on the validation split from a stated grid (1e-6 included). The reward is MSE + LPIPS where the LPIPS weights (VGG16)
 # are cached, MSE alone otherwise, and results.json says which. Without Inception weights every Fréchet number is
 # **FD-clf** (the Fréchet distance in the suite's Fashion-MNIST classifier features): compare across our rows only.
 #

@@ -159,7 +159,7 @@ def test_imagenet_imagefolder_center_crop(offline):
     assert val.validation == data.validation_split("imagenet", 20) and val[0][0].shape == (3, 16, 16)
 
 
-# ---------------------------------------------------------------- the validation split (SPEC "Evaluation protocol")
+# ---------------------------------------------------------------- the validation split (docs/protocol.md)
 
 def content_hashes(images: torch.Tensor) -> list[str]:
     return [hashlib.sha256(x.numpy().tobytes()).hexdigest() for x in images]

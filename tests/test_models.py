@@ -153,7 +153,7 @@ def test_param_counts_paper_w_table5():
 
 
 def test_param_counts_paper_p_table_a4_and_w_f2():
-    """P Table A4 (Base): encoder 86M, decoder 86M, AR-B 115M; the compact joint AR ~40M (SPEC 7 x 512).
+    """P Table A4 (Base): encoder 86M, decoder 86M, AR-B 115M; the compact joint AR ~40M (authors' code: 7 x 512).
     W F.2 (ImageNet) states the same sizes: tokenizer ~86M, target AR ~115M, proxy ~40M."""
     cfg, m, prior = _build("baseline_2d")
     counts = m.tokenizer.param_counts()

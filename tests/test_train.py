@@ -54,7 +54,8 @@ def test_configs_exist_for_every_name_and_tier():
     assert configs.get("tail_dropout", "cpu").decoder.tail_dropout_p == 0.5
     # presets are per method and tier: P's 2D baseline gets P's ImageNet preset, not W's CIFAR-10 one
     assert configs.get("baseline_2d", "paper").data.dataset == "imagenet" and w.data.dataset == "cifar10"
-    p = configs.get("prologue", "paper")  # P §2 / SPEC: 16 prologue tokens, codebook 1024, tau 0.1, weight 3, drop 0.5
+    # P §2 / authors' code: 16 prologue tokens, codebook 1024, tau 0.1, weight 3, drop 0.5
+    p = configs.get("prologue", "paper")
     assert (p.prologue.n, p.prologue.codebook_size, p.prologue.tau, p.prologue.ar_weight, p.prologue.visual_dropout,
             p.prologue.routing, p.tokenizer.kind, p.data.dataset) == (16, 1024, 0.1, 3.0, 0.5, "prologue", "2d", "imagenet")
     assert (configs.get("prologue", "cpu").prologue.n, configs.get("prologue", "cpu").prologue.codebook_size) == (4, 64)

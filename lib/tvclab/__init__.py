@@ -1,6 +1,6 @@
 """tvclab: reproducing four papers on aligning latent spaces with generative priors.
 
-Paper ids used throughout the code and notebooks (texts in ``shared/papers``):
+Paper ids used throughout the code and notebooks (cited by section, equation and table):
 W (WGF-DPD / wAR-Tok), F (flow-prior alignment), P (prologue tokens), V (VA-pi).
 """
 

@@ -1,7 +1,7 @@
 """The suite's own image classifier, whose penultimate features stand in for Inception's when its weights are absent.
 
 A Fréchet distance in a small classifier's features is the field's answer for MNIST-like data ("Fréchet LeNet
-distance"); the suite reports it as ``fd_clf`` (FD-clf), never as FID (SPEC "Metrics").
+distance"); the suite reports it as ``fd_clf`` (FD-clf), never as FID (README, "Metrics without network").
 
 Train it once (a few minutes on 2 CPU cores for Fashion-MNIST)::
 

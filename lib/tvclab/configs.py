@@ -24,7 +24,7 @@ stage2          the AR prior on frozen tokens: its ``ar`` shape, the flow head f
                 and its own ``optim`` (W §2.2; P App. E)
 sample          the sampler of the trained AR (``python -m tvclab.train sample``)
 posttrain       paper V's GRPO post-training of the stage-2 AR: group, clips, CE / KL weights, contextual noise,
-                reward weights and its own ``optim`` (SPEC "Values the paper texts lost")
+                reward weights and its own ``optim`` (the authors' public code, where the paper text lost the values)
 runtime         where/how a run executes; never part of a run's identity
 ==============  =====================================================================================
 
@@ -52,7 +52,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    dataset: str = "fashion_mnist"  # SPEC "Data": the embedded default; 28x28 kept (patch 7 divides it)
+    dataset: str = "fashion_mnist"  # README, "Data": the embedded default; 28x28 kept (patch 7 divides it)
     image_size: int = 28
 
 
@@ -124,12 +124,12 @@ class WGFConfig:
 
 @dataclass
 class PrologueConfig:
-    n: int = 0                    # prologue tokens (0: none); P §2 / SPEC: 16
-    codebook_size: int = 1024     # SPEC: prologue codebook 1024
+    n: int = 0                    # prologue tokens (0: none); P §2 / authors' code: 16
+    codebook_size: int = 1024     # authors' code: prologue codebook 1024
     code_dim: int = 0             # 0: same as quantizer.code_dim
-    tau: float = 0.1              # SPEC: Prob-STE tau 0.1
-    ar_weight: float = 3.0        # SPEC: AR (CE) weight 3.0 (lambda of Fig. 5)
-    visual_dropout: float = 0.5   # SPEC: visual dropout 0.5
+    tau: float = 0.1              # authors' code: Prob-STE tau 0.1
+    ar_weight: float = 3.0        # authors' code: AR (CE) weight 3.0 (lambda of Fig. 5)
+    visual_dropout: float = 0.5   # authors' code: visual dropout 0.5
     routing: str = "prologue"     # where the joint AR's CE goes (P Fig. 5): "prologue" (P §2: to the prologue tokens
                                   # only) | "visual" (the 1D/2D baselines of Fig. 5: into the visual tokens through
                                   # the VQ's Prob-STE, quantizer.prob_tau; needs prologue.n = 0)
@@ -141,7 +141,7 @@ class PrologueConfig:
     post: bool = False            # Prologue-Post (P §2.1, Sec. 4.3): the visual tokenizer is the finished baseline_2d
                                   # run of the same tier, seed and data (frozen); only a prologue encoder of its own
                                   # and the joint AR train (models.PostTokenizer)
-    ar: ARConfig = field(default_factory=lambda: ARConfig(depth=2))      # SPEC: compact joint AR 7 x 512
+    ar: ARConfig = field(default_factory=lambda: ARConfig(depth=2))      # authors' code: compact joint AR 7 x 512
 
 
 @dataclass
@@ -240,20 +240,20 @@ class SampleConfig:
 @dataclass
 class PosttrainConfig:
     """Paper V (VA-pi): GRPO post-training of the stage-2 AR with a pixel reconstruction reward; only the AR changes.
-    Values: SPEC "Values the paper texts lost" (authors' code); the dataclass defaults are the cpu tier."""
-    group_size: int = 8           # G sequences sampled per image (SPEC: 8)
-    clip: float = 0.2             # PPO ratio clip epsilon (SPEC: 0.2)
-    advantage_clip: float = 5.0   # group-normalised advantages clipped to [-5, 5] (SPEC)
-    ce_weight: float = 0.1        # beta: teacher-forced CE prior regulariser (SPEC: 0.1)
-    kl_weight: float = 0.01       # KL(pi || frozen base AR) (SPEC: optional, 0.01); 0: off (no base copy kept)
+    Values: the authors' public code, where the paper text lost them; the dataclass defaults are the cpu tier."""
+    group_size: int = 8           # G sequences sampled per image (authors' code: 8)
+    clip: float = 0.2             # PPO ratio clip epsilon (authors' code: 0.2)
+    advantage_clip: float = 5.0   # group-normalised advantages clipped to [-5, 5] (authors' code)
+    ce_weight: float = 0.1        # beta: teacher-forced CE prior regulariser (authors' code: 0.1)
+    kl_weight: float = 0.01       # KL(pi || frozen base AR) (authors' code: optional, 0.01); 0: off (no base copy kept)
     noise: float = 0.5            # xi: contextual noise, each prefix id replaced at random with this probability
-    mse_weight: float = 1.0       # reward = -(mse_weight * MSE + lpips_weight * LPIPS) per image (SPEC)
+    mse_weight: float = 1.0       # reward = -(mse_weight * MSE + lpips_weight * LPIPS) per image (authors' code)
     lpips_weight: float = 1.0     # dropped with one notice when LPIPS weights are unavailable
     eval_images: int = 256        # validation images for the reward / CE rows every optim.eval_every steps
     snapshots: bool = True        # the AR at every evaluation step (notebook 05's curves against iterations)
-    # SPEC: lr 1e-6, 100 iterations x 128 images (the paper presets). cpu tier: the lr is chosen on the
+    # authors' code: lr 1e-6, 100 iterations x 128 images (the paper presets). cpu tier: the lr is chosen on the
     # validation split by notebook 05 (1e-6 does not move a 0.9M-parameter AR in 100 steps); AdamW betas
-    # (0.9, 0.999), no decay: ours (SPEC is silent).
+    # (0.9, 0.999), no decay: ours (no source states them).
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
         steps=100, batch_size=128, lr=1e-4, lr_min=1e-4, schedule="constant", warmup_steps=0, beta1=0.9,
         beta2=0.999, log_every=5, eval_every=25, ckpt_every=25))
@@ -583,7 +583,7 @@ def smoke_tier() -> dict:
     }
 
 
-# Paper V's post-training of any stage-2 AR (SPEC "Values the paper texts lost"; V: lr 1e-6, 100 iterations x 128
+# Paper V's post-training of any stage-2 AR (values from the authors' public code; V: lr 1e-6, 100 iterations x 128
 # images, ~1% of ImageNet), the same on every paper preset: G 8, clips 0.2 / 5, beta 0.1, KL 0.01, xi 0.5 are the
 # dataclass defaults.
 PAPER_V_POSTTRAIN = {"posttrain.optim.lr": 1e-6, "posttrain.optim.lr_min": 1e-6, "posttrain.optim.steps": 100,
@@ -591,7 +591,7 @@ PAPER_V_POSTTRAIN = {"posttrain.optim.lr": 1e-6, "posttrain.optim.lr_min": 1e-6,
 
 
 def paper_w_cifar10() -> dict:
-    """Paper W, CIFAR-10 (Table 5, App. F.1; values the text lost from the authors' code, SPEC)."""
+    """Paper W, CIFAR-10 (Table 5, App. F.1; values the text lost from the authors' code)."""
     big = dict(width=512, heads=8, mlp_ratio=4.0)
     return {
         "data.dataset": "cifar10", "data.image_size": 32, "tokenizer.patch_size": 4,  # 32x32, patch 4: 64 patches
@@ -662,7 +662,7 @@ preset("baseline_2d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_p_imagenet,
        method={"tokenizer.kind": "2d"})                                                 # P's 2D tokenizer
 # Paper P's Prologue row (§2, App. E): the 2D tokenizer with n prologue tokens (Prob-STE codebook, tau 0.1), the
 # joint AR's CE at weight 3 routed to them only, visual dropout 0.5. Paper: 16 prologue tokens, codebook 1024
-# beside 256 visual tokens from 16384 codes (SPEC). cpu tier (ours, for 16 visual tokens from 256 codes): 4
+# beside 256 visual tokens from 16384 codes (authors' code). cpu tier (ours, for 16 visual tokens from 256 codes): 4
 # prologue tokens, codebook 64, the same fraction of the visual codebook as the paper's 1024 / 16384 would be far
 # below one code per class.
 preset("prologue", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},

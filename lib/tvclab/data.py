@@ -1,6 +1,6 @@
 """Data sets: ``load(name, split)`` returns a torch Dataset of ``(image float32 [C,H,W] in [-1, 1], label int)``.
 
-Names (SPEC "Data"):
+Names (README, "Data"):
 
 - ``fashion_mnist`` — the embedded default: real images, 10 classes, 60k train / 10k test, 28x28 grayscale (C=1),
   MIT licence. Read from the four IDX ``.gz`` files (Debian package ``dataset-fashion-mnist``) with numpy, once per
@@ -12,7 +12,7 @@ Names (SPEC "Data"):
 - ``synthetic`` — a seeded *generated stand-in* (C=1, 28x28, 10 classes) for tests and for machines where neither
   real source works. It is not a data set of real images; every instance says so in ``.source``.
 
-Splits (SPEC "Evaluation protocol"): ``test`` is the official test split (ImageNet: its ``val/`` folder);
+Splits (docs/protocol.md): ``test`` is the official test split (ImageNet: its ``val/`` folder);
 ``val`` is a fixed validation split carved from the official training split by a seeded permutation
 (``VAL_SEED``) of ``val_size(name, n)`` images (``VAL_SIZE``: 5000 for Fashion-MNIST and CIFAR-10, 10000 for
 ImageNet, 10% for the stand-in; never more than 10% of the official training split, so the small files that tests

@@ -1,4 +1,4 @@
-"""The evaluation protocol every notebook uses (SPEC "Evaluation protocol").
+"""The evaluation protocol every notebook uses (docs/protocol.md).
 
 - **Splits.** Selections (hyperparameters, snapshots, early stopping) read the validation split that
   ``tvclab.data`` carves from the training split; reported numbers come from the test split. Stage 1 and 2 log
@@ -154,7 +154,7 @@ def test_metrics(run_dir: str | Path) -> dict:
 # ------------------------------------------------------------------------------------------------ tiers
 
 class TierSetup(NamedTuple):
-    """What a notebook's ``tier`` parameter decides (SPEC "Scale tiers"); unpacks in this order."""
+    """What a notebook's ``tier`` parameter decides (README, "Scale tiers"); unpacks in this order."""
     tier: str                 # "smoke" | "cpu" | "paper": the presets its runs use
     smoke: bool               # smoke: the same cells on the fewest runs that exercise them
     seeds: list[int]          # ``n_seeds`` seeds from ``seed`` (2 at most at the smoke tier)

@@ -34,7 +34,7 @@ from . import batch_cache
 from .paths import FIGURES, NOTEBOOKS, REPO_ROOT
 
 TIERS = ("smoke", "cpu", "paper")
-# Wall-clock limit per notebook (s). smoke: SPEC budget 60 s, with head-room for a slow CI machine.
+# Wall-clock limit per notebook (s). smoke: a budget of 60 s per notebook, with head-room for a slow CI machine.
 TIMEOUT = {"smoke": 600, "cpu": 2 * 3600, "paper": 7 * 24 * 3600}
 
 

@@ -1,4 +1,4 @@
-"""The rate-distortion frontier of a tokenizer family (notebook 02; SPEC "Rate, not only loss").
+"""The rate-distortion frontier of a tokenizer family (notebook 02; docs/protocol.md, "Rate, not only loss").
 
 A lower AR loss can mean tokens that carry less information. The question is rate against distortion: the prior's
 rate R = gLoss x tokens (nats per image) against the reconstruction PSNR. Shrinking the codebook (no WGF) draws a

@@ -40,7 +40,8 @@ def _lpips_state() -> dict:
 def lpips_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
     """LPIPS(x_hat, x) per image [B] from ``tvclab.metrics.lpips_distance``, or None when its backbone weights are
     absent: the first ``LPIPSUnavailableError`` prints a notice and the term is dropped for the rest of the process
-    (SPEC "Metrics": "without backbone weights the reconstruction loss drops the LPIPS term and says so")."""
+    (without backbone weights the reconstruction loss drops the LPIPS term and says so: README, "Metrics without
+    network")."""
     state = _lpips_state()
     if state["available"] is False:
         return None
@@ -83,20 +84,20 @@ def with_lpips(total, parts, x_hat, x, weight):
 
 
 def ar_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy in nats per token (paper W §2.2 L_AR; SPEC "gLoss"): [B,n,V], [B,n]."""
+    """Mean next-token cross-entropy in nats per token (paper W §2.2 L_AR; docs/protocol.md): [B,n,V], [B,n]."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
 
 
 def lpips_in_loss() -> bool | None:
     """Whether the reconstruction losses of this process included LPIPS: True, False (weights missing, term
-    dropped) or None (no loss asked for it yet). Recorded in every results.json (SPEC "Provenance")."""
+    dropped) or None (no loss asked for it yet). Recorded in every results.json (docs/protocol.md, "Provenance")."""
     return _lpips_state()["available"]
 
 
 # ------------------------------------------------------------------------------- paper V: GRPO post-training
 
 def group_advantages(rewards: torch.Tensor, clip: float = 5.0, eps: float = 1e-6) -> torch.Tensor:
-    """GRPO's group-normalised advantages (SPEC, paper V §3): ``rewards`` [B, G] of G sequences per image ->
+    """GRPO's group-normalised advantages (paper V §3): ``rewards`` [B, G] of G sequences per image ->
     ``(r - mean_G r) / (std_G r + eps)``, clipped to [-clip, clip]. A group whose rewards are all equal gets zero
     advantages, so it adds no policy gradient."""
     if rewards.dim() != 2 or rewards.shape[1] < 2:
@@ -109,7 +110,7 @@ def group_advantages(rewards: torch.Tensor, clip: float = 5.0, eps: float = 1e-6
 
 def clipped_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
                         clip: float = 0.2) -> torch.Tensor:
-    """PPO's clipped surrogate per token (SPEC, paper V §3 GRPO), as a loss to minimise:
+    """PPO's clipped surrogate per token (paper V §3 GRPO), as a loss to minimise:
 
         -mean min(rho A, clip(rho, 1 - eps, 1 + eps) A),   rho = exp(logp - logp_old)
 

@@ -4,7 +4,7 @@ Table 2(b) (a) ablates them).
 When the target features live in R^D and the latents in R^d, paper F maps the target features through a fixed
 linear projection before the flow prior is trained on them, and keeps it frozen. Three operators:
 
-- ``random`` (F's default): y = x W, W in R^{D x d} with entries N(0, 1/D) (SPEC: "fixed projection
+- ``random`` (F's default): y = x W, W in R^{D x d} with entries N(0, 1/D) (authors' code: "fixed projection
   N(0, 1/d_target)", d_target = D, the target features' width). F §4.2: with this scaling the components of y
   have about unit variance when those of x are uncorrelated with unit variance; by the Johnson-Lindenstrauss lemma
   pairwise distances are kept up to the common factor sqrt(d / D) and a small distortion.

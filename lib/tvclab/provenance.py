@@ -1,4 +1,4 @@
-"""Provenance for every results.json (SPEC "Evaluation protocol"): what produced these numbers.
+"""Provenance for every results.json (docs/protocol.md): what produced these numbers.
 
 ``collect(tier=..., seeds=..., n=..., lpips_in_loss=..., wall_time_s=...)`` returns the git commit (and whether the
 tree had uncommitted changes outside ``figures/``, which the batch itself rewrites), the CPU and thread count, the

@@ -114,7 +114,7 @@ class VectorQuantizer(torch.nn.Module):
 
 
 class ProbSTEQuantizer(torch.nn.Module):
-    """The prologue codebook (paper P §2.2, App. E "Prob-STE details"; SPEC: tau 0.1).
+    """The prologue codebook (paper P §2.2, App. E "Prob-STE details"; authors' code: tau 0.1).
 
     logits = cos(u, c_k) / tau with L2-normalised latent and codes; forward uses the hard one-hot code, the backward
     pass flows through softmax(logits) (``prob_ste``). The quantised vector is ``onehot @ C`` so both a decoder and

@@ -1,4 +1,4 @@
-"""tvclab.metrics: the numbers every table stands on (SPEC "Metrics").
+"""tvclab.metrics: the numbers every table stands on (README, "Metrics without network").
 
 - ``generation_metrics``, ``fid``: FID / IS / KID / precision-recall through torch-fidelity (Inception), or, without
   Inception weights, the labelled substitute in the suite classifier's features (``fd_clf``, ``kd_clf_*``, ...).

@@ -2,8 +2,8 @@
 
 d^2 = ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2})   (Heusel et al. 2017, eq. 6; Dowson & Landau 1982)
 
-``frechet_bootstrap`` adds an interval over samples, for tables that report a single Fréchet number (SPEC
-"Evaluation protocol").
+``frechet_bootstrap`` adds an interval over samples, for tables that report a single Fréchet number
+(docs/protocol.md: the bootstrap is used over samples only).
 """
 from __future__ import annotations
 

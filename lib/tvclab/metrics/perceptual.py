@@ -3,7 +3,7 @@
 ``lpips`` ships its small linear heads (``lpips/weights/v0.1/<net>.pth``) but loads the ImageNet backbone through
 torchvision from ``$TORCH_HOME/hub/checkpoints/`` (default ``~/.cache/torch/hub/checkpoints/``). Without that file
 ``lpips_distance`` raises ``LPIPSUnavailableError`` instead of trying a download; the reconstruction loss catches
-exactly that class and drops the LPIPS term with a notice (SPEC "Metrics").
+exactly that class and drops the LPIPS term with a notice (README, "Metrics without network").
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Algorithm 1, App. F.1 Table 5), and paper P's joint AR that reads soft prologue 
 Sequence layout (nanoGPT-style, one start token): input [s, z_1, ..., z_{n-1}] -> logits for [z_1, ..., z_n], so
 the logits at position t depend only on z_{<t}. ``s`` is a learned BOS vector, or the class embedding when the
 model is class-conditional (``num_classes`` > 0; class id ``num_classes`` is the null class used for
-classifier-free guidance, SPEC/P App. E: labels dropped with probability 0.1 in training).
+classifier-free guidance, P App. E: labels dropped with probability 0.1 in training).
 
 ``segments`` (paper P): the sequence may be several groups with their own vocabularies laid end to end in one
 embedding table, e.g. ``[(16, 1024), (256, 16384)]`` for 16 prologue tokens then 256 visual tokens; the ids of group

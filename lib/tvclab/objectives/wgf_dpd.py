@@ -9,7 +9,7 @@ One step (Algorithm 1):
   line 5  ``wgf_dpd_loss``: probs * sg(log Q - log P) routes the particle gradient of eq. 4 to the encoder
   line 7  the proxy's cross-entropy on the (detached) hard tokens, so that q_psi tracks q_phi(z)
 The objective owns the proxy and the target. The target has ``requires_grad=False`` (DDP skips it, the optimiser
-never sees it) unless ``wgf.target_trained`` (Algorithm 1's trained target, an ablation; SPEC).
+never sees it) unless ``wgf.target_trained`` (Algorithm 1's trained target, an ablation).
 """
 from __future__ import annotations
 

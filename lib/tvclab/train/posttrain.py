@@ -5,8 +5,8 @@ stage-2 run and writes ``<run>/stage2[__...]__posttrain[__posttrain.key-value...
 run) with ``prior.pt`` in stage 2's format, so ``train.sample``, ``evaluation.gfid`` and ``stage2.load_prior`` read
 it as they read stage 2. Only the AR changes: the tokenizer (encoder, codebook, decoder) is loaded frozen.
 
-One step, for a global batch of B training images I with their ground-truth token ids s (SPEC "Values the paper
-texts lost", from the authors' code; paper V §3):
+One step, for a global batch of B training images I with their ground-truth token ids s (values from the authors'
+code where the paper text lost them; paper V §3):
 
 1. contextual noise: each id of s is replaced by a uniformly random code with probability xi (``posttrain.noise``),
    giving the prefix s~; the AR's teacher-forced logits on s~ define the policy pi(. | s~_<t) at every position;

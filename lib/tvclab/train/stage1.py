@@ -78,8 +78,8 @@ class Stage1Model(nn.Module):
 # ------------------------------------------------------------------------------------------------- evaluation
 
 def marginal_stats(index: torch.Tensor, k: int, prefix: str = "") -> dict[str, float]:
-    """Codes used and the token marginal entropy in nats (all positions pooled) (SPEC: "codes used and the token
-    marginal entropy for every row")."""
+    """Codes used and the token marginal entropy in nats (all positions pooled), reported for every row
+    (docs/protocol.md, "Rate, not only loss")."""
     counts = torch.bincount(index.flatten(), minlength=k).double()
     p = counts / counts.sum()
     h = float(-(p[p > 0] * p[p > 0].log()).sum())
@@ -217,7 +217,7 @@ def train(ctx: RunContext) -> dict:
         model.compile()  # the training forward only: evaluation calls the tokenizer's methods, not compiled
     net = distributed.wrap(model, d)
     batches = Batches(train_ds, cfg.optim.batch_size, cfg.seed, d.rank, d.world)
-    if d.master:  # selection during training reads the validation split only (SPEC "Evaluation protocol")
+    if d.master:  # selection during training reads the validation split only (docs/protocol.md)
         val = load_data(cfg, "val")
         held, code_held = first_images(val, cfg.evaluation.eval_images), first_images(val, cfg.evaluation.code_eval_images)
     stream = iter(())
