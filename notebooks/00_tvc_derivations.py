@@ -28,16 +28,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from tvclab import claims, provenance, tvc
+from tvclab import claims, provenance, tiers, tvc
 from tvclab.discrete_toy import CategoricalToy, run_instance_elbo, run_two_stage, run_wgf_dpd
 from tvclab.report import save_figure, save_results, save_table
 
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
+
 sns.set_theme(style="whitegrid", context="notebook")
 rng = np.random.default_rng(seed)
-SHAPES = [(2, 2), (3, 5), (6, 4), (12, 7)] if tier == "smoke" else [(2, 2), (3, 5), (6, 4), (12, 7), (40, 16), (64, 64)]
-TRIALS = 3 if tier == "smoke" else 20
-TOY_STEPS = 150 if tier == "smoke" else 1000
-SWEEP = [3.0] if tier == "smoke" else [0.3, 1.0, 3.0]
+SHAPES = [(2, 2), (3, 5), (6, 4), (12, 7)] if TIER.smoke else [(2, 2), (3, 5), (6, 4), (12, 7), (40, 16), (64, 64)]
+TRIALS = 3 if TIER.smoke else 20
+TOY_STEPS = 150 if TIER.smoke else 1000
+SWEEP = [3.0] if TIER.smoke else [0.3, 1.0, 3.0]
 TOL = 1e-10  # closed-form identities in float64: a few hundred roundings of O(1) logs stay below 1e-12
 FD_TOL = 1e-8  # central finite differences in float64: rounding of about eps |f| / h with h down to 1e-5
 FIT_TOL = 1e-8  # optimised to convergence (L-BFGS, float64): what is left is the optimiser's stopping tolerance
@@ -278,7 +280,7 @@ results["corollary_3_2"] = {"case1_max_term": case1, "case2_scan": scan, "case2_
 # the three gaps and $\mathrm{KL}(p_{\rm data}\,\|\,p_\theta)$.
 
 # %%
-steps2 = (60, 60) if tier == "smoke" else (400, 400)
+steps2 = (60, 60) if TIER.smoke else (400, 400)
 _, _, pd_2, qzx_2 = tvc.random_problem(8, 5, np.random.default_rng(seed + 2), 0.5)
 two = run_two_stage(pd_2, qzx_2, steps=steps2, seed=seed)
 fig, ax = plt.subplots(figsize=(8, 3.6))

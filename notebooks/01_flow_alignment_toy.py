@@ -50,13 +50,15 @@ import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from tvclab import claims, flow, provenance, timing, toy, toyflows
+from tvclab import claims, flow, provenance, streams, tiers, timing, toy, toyflows
 from tvclab.bench.flow_cost import measure as measure_flow_cost
 from tvclab.models.blocks import count_params
 from tvclab.report import save_figure, save_results, save_table
 
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
+
 config = toyflows.ToyConfig.for_tier(tier)
-device = "cuda" if tier == "paper" and torch.cuda.is_available() else "cpu"
+device = "cuda" if TIER.paper and torch.cuda.is_available() else "cpu"
 torch.manual_seed(seed)
 t_start = time.time()
 timing.reset()  # results.json's time_s: this execution's seconds by phase (tvclab.timing)
@@ -66,8 +68,8 @@ for k, v in config.as_dict().items():
 
 
 def gen(offset: int) -> torch.Generator:
-    """An explicit CPU generator per random stream, derived from the notebook seed."""
-    return torch.Generator().manual_seed(seed * 1000 + offset)
+    """An explicit CPU generator per random stream, derived from the notebook seed (the "init" stream's toy part)."""
+    return streams.init_generator(seed, "toy", offset)
 
 
 # %% [markdown]
@@ -89,7 +91,7 @@ def gen(offset: int) -> torch.Generator:
 flow_models, flow_losses, flow_checks = {}, {}, {}
 t0 = time.time()
 for name in config.distributions:
-    model, losses, checks = toyflows.toy_flow(config, name, seed, train_if_missing=(tier != "paper"), device=device)
+    model, losses, checks = toyflows.toy_flow(config, name, seed, train_if_missing=TIER.trains_inline, device=device)
     model.eval()
     flow_models[name], flow_losses[name], flow_checks[name] = model, losses, checks
     print(f"{name:10s} {len(losses):6d} steps, flow-matching loss: first 100 steps {np.mean(losses[:100]):.3f}, "

@@ -47,8 +47,10 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, timing, train
-from tvclab.report import save_figure, save_results, save_table
+from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, tiers, timing, train
+from tvclab.report import interval_cell, save_figure, save_results, save_table
+
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 from tvclab.train.stage1 import marginal_stats
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -59,7 +61,7 @@ timing.reset()  # results.json's time_s: this execution's seconds by phase (tvcl
 # 30-step stand-in classifier whose numbers mean nothing)
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds, dataset)
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline, dataset).seeds  # the same rule, more seeds
-N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 50_000}[tier]
+N_EVAL = n_eval or (50_000 if TIER.paper else TIER.n_frechet)  # paper: FID-50K (W §5)
 N_MATCH = min(N_EVAL, 250)  # validation images per snapshot score (matched-rFID selection)
 base_cfg = configs.get("baseline_1d", RUN_TIER)
 K0 = base_cfg.quantizer.codebook_size
@@ -115,7 +117,7 @@ print(f"tier {tier}: stage-1 {base_cfg.optim.steps} steps (validation rows every
 
 # %%
 print(json.dumps(base_cfg.to_dict())[:2000])
-if tier == "paper":
+if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
 # %% [markdown]
@@ -142,25 +144,19 @@ first_samples = {}  # Fig. 2: 64 samples per run directory
 
 def row_metrics(r: evaluation.SeedRuns) -> dict:
     """One seed's test-split numbers (and the validation numbers selections read); ``table_row`` calls it."""
-    recon = evaluation.reconstructions(r.stage1, real_test, seed=r.seed)  # once per seed: rFD and pFD read it
-    rf = evaluation.rfid(r.stage1, real_test, dataset, seed=r.seed, classifier_config=CLF, bootstrap=BOOT,
-                         recon=recon)
-    gf, imgs = evaluation.gfid(r.stage2, real_test, dataset, seed=r.seed, classifier_config=CLF, bootstrap=BOOT)
-    prior = evaluation.prior_columns(imgs, recon, rf["value"], gf["value"], dataset, CLF, BOOT)
+    fd, imgs, rf, _ = evaluation.fd_columns(r, real_test, dataset, CLF, BOOT)  # rFD, gFD, pFD, gFD - rFD
     first_samples.setdefault(r.stage1, imgs[:64])
     t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(r.stage2)
     v1, v2 = evaluation.validation_rows(r.stage1)[-1], evaluation.validation_rows(r.stage2)[-1]
     n_tok = r.config.tokenizer.n_tokens
-    return {"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "gfid": gf["value"], "gfid_lo": gf["lo"],
-            "gfid_hi": gf["hi"], "psnr": rf["psnr"], "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
+    return {**fd, "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
             "top1": t2["top1"], "codes_used": t1["codes_used"], "token_entropy": t1["token_entropy"],
             "val_psnr": v1["psnr"], "val_rate": v2["gloss"] * n_tok,
             "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
-            **prior, "metric": rf["metric"], "n": rf["n"], "features": rf["features"]}
+            "n": rf["n"], "features": rf["features"]}
 
 
-def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
-    return evaluation.tier_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
+run_row = evaluation.row_runner(RUN_TIER, row_metrics)
 
 
 sweep = {K0: run_row("baseline_1d", COMMON, SEEDS_HEAD)}
@@ -242,8 +238,7 @@ def cell(r: evaluation.Row, metric: str) -> str:
     q = quantity(r, metric)
     if isinstance(q, dict):
         return f"{q['value']:.3f} [{q['lo']:.3f}, {q['hi']:.3f}] (1 seed)"
-    s = r.summary[metric]
-    return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
+    return interval_cell(r.summary[metric])
 
 
 def interval_kind(r: evaluation.Row) -> str:

@@ -49,15 +49,18 @@ import seaborn as sns
 import torch
 from scipy import stats as sstats
 
-from tvclab import claims, configs, data, evaluation, flowprior, losses, metrics, provenance, timing, train
-from tvclab.report import save_figure, save_results, save_table
+from tvclab import claims, configs, data, evaluation, flowprior, losses, metrics, provenance, tiers, timing, train
+from tvclab.methods.alignment import ALIGN_TARGETS
+from tvclab.report import row_cell, save_figure, save_results, save_table
+
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
-N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]
+N_EVAL = n_eval or TIER.n_frechet
 HEADLINE = ("ae", "semantic", "low_level")  # the rows findings 1) and 2) compare: SEEDS_HEAD
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline).seeds  # the same rule, more seeds (smoke: 2)
 seeds_of = lambda name: SEEDS_HEAD if name in HEADLINE else SEEDS
@@ -86,7 +89,7 @@ print(f"tier {tier}: {base.tokenizer.kind} tokenizer, {base.tokenizer.n_tokens} 
       f"{base.stage2.flow_head.width} flow head ({base.stage2.flow_head.sample_steps} Euler steps), "
       f"{base.stage2.optim.steps} steps; Fréchet N = {N_EVAL}; "
       f"seeds {SEEDS_HEAD} (headline rows), {SEEDS} (the rest)")
-if tier == "paper":
+if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
 # %% [markdown]
@@ -120,31 +123,31 @@ real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=base
 samples_kept: dict = {}
 
 
-def row_metrics(r: evaluation.SeedRuns) -> dict:
-    """One seed's test numbers: rFD-clf and PSNR of the AE, generation metrics of N_EVAL samples of its
-    generator (as returned: FD-clf, precision / recall in the same features), pFD-clf of the same samples
-    against the AE's reconstructions and gFD - rFD, the generator's held-out
-    flow-matching loss and, for aligned AEs, the final alignment loss and kNN NLL of held-out latents."""
-    recon = evaluation.reconstructions(r.stage1, real_test, seed=r.seed)  # once per seed: rFD and pFD share it
-    rf = evaluation.rfid(r.stage1, real_test, DATASET, seed=r.seed, classifier_config=CLF, bootstrap=BOOT,
-                         recon=recon)
+def generate(r: evaluation.SeedRuns) -> tuple[dict, torch.Tensor]:
+    """N_EVAL samples of the AE's generator and their generation metrics (FD-clf, precision / recall, IS)."""
     imgs = train.sample(r.stage2, N_EVAL, seed=r.seed, progress=False)["images"]
     samples_kept.setdefault(str(r.stage2), imgs[:12])
     g = metrics.generation_metrics(real_test, imgs, DATASET, classifier_config=CLF, isc=True, kid=False, prc=True,
                                    bootstrap=BOOT)
     m = g["metric"]
-    out = {"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": g[m],
-           "gfid_lo": g.get(f"{m}_lo"), "gfid_hi": g.get(f"{m}_hi"), "metric": m,
-           "fm_loss": evaluation.test_metrics(r.stage2)["fm_loss"]}
-    out.update(evaluation.prior_columns(imgs, recon, rf["value"], g[m], DATASET, CLF, BOOT))
+    return {"value": g[m], "lo": g.get(f"{m}_lo"), "hi": g.get(f"{m}_hi"), "all": g}, imgs
+
+
+def row_metrics(r: evaluation.SeedRuns) -> dict:
+    """One seed's test numbers: rFD-clf and PSNR of the AE, generation metrics of N_EVAL samples of its
+    generator (as returned: FD-clf, precision / recall in the same features), pFD-clf of the same samples
+    against the AE's reconstructions and gFD - rFD, the generator's held-out
+    flow-matching loss and, for aligned AEs, the final alignment loss and kNN NLL of held-out latents."""
+    out, _, _, gen = evaluation.fd_columns(r, real_test, DATASET, CLF, BOOT, generate=generate)
+    g = gen["all"]
+    out.update({"metric": g["metric"], "fm_loss": evaluation.test_metrics(r.stage2)["fm_loss"]})
     out.update({k: float(v) for k, v in g.items() if k.startswith(("precision", "recall", "is_mean"))})
     t1 = evaluation.test_metrics(r.stage1)
     out.update({k: t1[k] for k in ("align_eval", "knn_nll") if k in t1})
     return out
 
 
-def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
-    return evaluation.tier_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
+run_row = evaluation.row_runner(RUN_TIER, row_metrics)
 
 
 def target_sets(target: str, extra: list[str] = ()) -> list[str]:
@@ -163,10 +166,10 @@ def target_sets(target: str, extra: list[str] = ()) -> list[str]:
 plain = {name: run_row(name, [], seeds_of(name)) for name in ("ae", "ae_kl")}  # ae_kl is also the low-level target's source
 train.run("stage1", "baseline_1d", RUN_TIER)  # the discrete target's code vectors: notebook 02's run (reused)
 targets, dropped, checks = [], {}, {}
-for target in configs.ALIGN_TARGETS:
+for target in ALIGN_TARGETS:
     cfg_t = configs.apply_overrides(base, {"align.target": target})
     try:
-        prior = (flowprior.load_flow_prior(cfg_t) if tier == "paper" else
+        prior = (flowprior.load_flow_prior(cfg_t) if not TIER.trains_inline else
                  train.targets.ensure_flow_prior(cfg_t, progress=False))
     except train.targets.TargetUnavailable as e:
         dropped[target] = str(e)
@@ -196,9 +199,7 @@ METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["ae"].per_seed[0]["metric"]]
 PR = [k for k in ("precision", "recall", "precision_clf", "recall_clf") if k in rows["ae"].per_seed[0]]
 
 
-def cell(r: evaluation.Row, key: str) -> str:
-    s = r.summary[key]
-    return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
+cell = row_cell  # mean [t interval over seeds] of a row's column
 
 
 def interval_kind(r: evaluation.Row) -> str:

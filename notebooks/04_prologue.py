@@ -51,16 +51,18 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, timing, train
+from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, tiers, timing, train
 from tvclab.models.attention_maps import mean_attention, record_attention
-from tvclab.report import save_figure, save_results, save_table
+from tvclab.report import row_cell, save_figure, save_results, save_table
+
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
-N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]
+N_EVAL = n_eval or TIER.n_frechet
 HEADLINE = ("baseline_2d", "prologue")  # the rows the headline claims compare: SEEDS_HEAD
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline).seeds  # the same rule, more seeds (smoke: 2)
 seeds_of = lambda name: SEEDS_HEAD if name in HEADLINE else SEEDS
@@ -85,7 +87,7 @@ print(f"tier {tier}: prologue n = {N_PRO}, codebook {pro_cfg.prologue.codebook_s
       f"{(pro_cfg.data.image_size // pro_cfg.tokenizer.patch_size) ** 2} from {pro_cfg.quantizer.codebook_size} codes; "
       f"stage 1 {pro_cfg.optim.steps} steps, stage 2 {pro_cfg.stage2.optim.steps}; Fréchet N = {N_EVAL}; "
       f"seeds {SEEDS_HEAD} (headline rows), {SEEDS} (the rest)")
-if tier == "paper":
+if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
 # %% [markdown]
@@ -134,19 +136,13 @@ def row_metrics(r: evaluation.SeedRuns) -> dict:
     """One seed's test numbers: rFD-clf and PSNR of stage 1, gFD-clf without guidance, the stage-2 CE of the
     visual tokens (comparable across rows) and of the whole sequence; pFD-clf of the same samples against the
     tokenizer's reconstructions, and gFD - rFD."""
-    recon = evaluation.reconstructions(r.stage1, real_test, seed=r.seed)  # once per seed: rFD and pFD share it
-    rf = evaluation.rfid(r.stage1, real_test, DATASET, seed=r.seed, classifier_config=CLF, bootstrap=BOOT,
-                         recon=recon)
-    g, imgs = fd_samples(r.stage2, real_test, r.seed)
+    fd = evaluation.fd_columns(r, real_test, DATASET, CLF, BOOT, generate=lambda r: fd_samples(r.stage2, real_test, r.seed))[0]
     t2 = evaluation.test_metrics(r.stage2)
-    return {**evaluation.prior_columns(imgs, recon, rf["value"], g["value"], DATASET, CLF, BOOT),"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": g["value"],
-            "gfid_lo": g["lo"], "gfid_hi": g["hi"], "gloss_visual": t2.get("gloss_visual", t2["gloss"]),
-            "gloss": t2["gloss"], "metric": rf["metric"],
+    return {**fd, "gloss_visual": t2.get("gloss_visual", t2["gloss"]), "gloss": t2["gloss"],
             "seconds_per_step": train.artifacts.seconds_per_step(r.stage1)}
 
 
-def run_row(name: str, sets: list[str], seeds: list[int]) -> evaluation.Row:
-    return evaluation.tier_row(name, RUN_TIER, sets, seeds, evaluate=row_metrics)
+run_row = evaluation.row_runner(RUN_TIER, row_metrics)
 
 
 # %% [markdown]
@@ -170,9 +166,7 @@ for name, r in rows.items():
 print("CFG scale chosen on validation: " + ", ".join(f"{n} {c['scale']:g}" for n, c in cfg_choice.items()))
 
 
-def cell(r: evaluation.Row, key: str) -> str:
-    s = r.summary[key]
-    return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
+cell = row_cell  # mean [t interval over seeds] of a row's column
 
 
 def interval_kind(r: evaluation.Row) -> str:

@@ -57,15 +57,17 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, timing, train
-from tvclab.report import save_figure, save_results, save_table
+from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, tiers, timing, train
+from tvclab.report import interval_cell, save_figure, save_results, save_table
+
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
-N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]  # cpu: notebook 02's N (the same "before"
+N_EVAL = n_eval or TIER.n_frechet  # cpu: notebook 02's N (the same "before"
 # number); paper: the whole CIFAR-10 test split (FID-50K needs 50k reference images, more than a test split holds)
 NAME = "baseline_1d"
 base_cfg = configs.get(NAME, RUN_TIER)
@@ -80,7 +82,7 @@ results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_E
 print(f"tier {tier}: post-training {pc.optim.steps} steps x {pc.optim.batch_size} images, G = {pc.group_size}, "
       f"clip {pc.clip}, advantage clip {pc.advantage_clip}, beta {pc.ce_weight}, KL {pc.kl_weight}, xi {pc.noise}; "
       f"Fréchet N = {N_EVAL}; seeds {SEEDS}; learning rates searched {LRS}")
-if tier == "paper":
+if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
 
 # %% [markdown]
@@ -118,7 +120,7 @@ def before_runs(s: int) -> tuple[Path, Path]:
     sets = [f"seed={s}"]
     cfg = configs.apply_overrides(base_cfg, sets)
     root = train.default_run_dir(cfg)
-    if tier == "paper" and not train.artifacts.is_done(root / "stage2"):
+    if not TIER.trains_inline and not train.artifacts.is_done(root / "stage2"):
         raise SystemExit(f"paper tier: {root} is missing; produce it with: " + train.command("stage2", cfg, root))
     return train.run("stage1", NAME, RUN_TIER, sets, resume=True), train.run("stage2", NAME, RUN_TIER, sets, resume=True)
 
@@ -128,7 +130,7 @@ def posttrain_run(s: int, extra: list[str]) -> Path:
     cfg = configs.apply_overrides(base_cfg, sets)
     root = train.default_run_dir(cfg)
     print("  " + train.command("posttrain", cfg, root))
-    if tier == "paper" and not train.artifacts.is_done(root / train.posttrain_subdir(cfg)):
+    if not TIER.trains_inline and not train.artifacts.is_done(root / train.posttrain_subdir(cfg)):
         raise SystemExit(f"paper tier: {root / train.posttrain_subdir(cfg)} is missing; produce it with the command "
                          "above under torchrun")
     return train.run("posttrain", NAME, RUN_TIER, sets, resume=True)
@@ -227,10 +229,7 @@ summary = {w: evaluation.summarize_metrics([{k: v for k, v in m.items() if k != 
 
 
 def cell(w: str, key: str) -> str:
-    s = summary[w].get(key)
-    if s is None:
-        return "—"
-    return f"{s['mean']:.3f}" + (f" [{s['lo']:.3f}, {s['hi']:.3f}]" if s["lo"] is not None else " (1 seed)")
+    return interval_cell(summary[w].get(key), missing="—")
 
 
 main_table = [{"AR": w, f"test g{METRIC}": cell(w, "gfid"), "test pFD-clf": cell(w, "pfd"),

@@ -54,14 +54,17 @@ from tvclab import (claims, configs, crosspaper, data, evaluation, frontier, los
 from tvclab.bench import step_ratio
 from tvclab.models import Tokenizer
 from tvclab.models.blocks import count_params
-from tvclab.report import load_results, save_figure, save_results, save_table
+from tvclab.report import load_results, row_cell, save_figure, save_results, save_table
+from tvclab.tiers import get as get_tier
+
+TIER = get_tier(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)
-N_EVAL = n_eval or {"smoke": 64, "cpu": 1000, "paper": 10_000}[tier]
+N_EVAL = n_eval or TIER.n_frechet
 SEEDS_REST = evaluation.tier_setup(tier, seed, n_seeds_sweep).seeds  # the same rule, fewer seeds (smoke: 2)
 PAPER_GFD = {"wgf_dpd": (11.30, 52.53), "flow_prior": (11.47, 15.08), "prologue": (10.75, 21.01),
              "vapi": (9.23, 15.55)}  # each paper's (method, its own baseline) gFID, as crosspaper.methods quotes them
@@ -141,7 +144,7 @@ print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
 # post-training on top. Paper-reported gains are over each paper's own baseline, on its own data.
 
 # %%
-if tier == "paper" and INVENTORY["to_train"]:  # paper-sized runs come from torchrun (the commands above), not from here
+if not TIER.trains_inline and INVENTORY["to_train"]:  # paper-sized runs come from torchrun (the commands above), not from here
     raise SystemExit(f"paper tier: {len(INVENTORY['to_train'])} stage runs are missing ({INVENTORY['to_train'][0]}, ...); "
                      "produce them with the torchrun commands printed above, then rerun this notebook")
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=SHARED["data.image_size"])
@@ -171,7 +174,7 @@ def evaluator(name: str):
                                        prc=True, bootstrap=BOOT)
         key = g["metric"]
         t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(gen)
-        length = r.config.tokenizer.n_tokens + r.config.prologue.n
+        length = r.config.tokenizer.n_tokens + configs.prefix_tokens(r.config)  # P: prologue + visual tokens
         out = {"rfid": rf["value"], "psnr": rf["psnr"], "gfid": g[key], "gfid_lo": g.get(f"{key}_lo"),
                "gfid_hi": g.get(f"{key}_hi"), "metric": key,
                "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
@@ -203,7 +206,7 @@ base_step = min(rows["plain"].values("seconds_per_step"))
 STAGE1 = {n: train.stage_dir("stage1", crosspaper.config(m, RUN_TIER))[1] for n, m in ROWS.items()}
 tok_of = {n: next(o for o in ROWS if STAGE1[o] == STAGE1[n]) for n in ROWS}
 RECORDED = {n: min(rows[n].values("seconds_per_step")) / base_step for n in rows}  # the runs' own, fastest seed
-if tier == "paper":  # paper-sized tokenizers are not built inline: the runs' recorded step times stand in
+if not TIER.trains_inline:  # paper-sized tokenizers are not built inline: the runs' recorded step times stand in
     STEP = {n: {"ratio": RECORDED[n]} for n in dict.fromkeys(tok_of.values())}
     print("paper tier: the cost column is the ratio of the runs' recorded step times (fastest seed of each)")
 else:
@@ -211,15 +214,11 @@ else:
     STEP = step_ratio.stage1_step_ratios(own, "plain", rounds=2 if SMOKE else 10, warmup=1 if SMOKE else 2, seed=seed)
     print("stage-1 step, side by side: " + ", ".join(f"{ROWS[n].label} {v['ms']:.0f} ms ({v['ratio']:.2f}x)"
                                                      for n, v in STEP.items()))
-results["stage1_step"] = {"ratio": STEP, "source": "recorded" if tier == "paper" else "measured side by side",
+results["stage1_step"] = {"ratio": STEP, "source": "recorded" if not TIER.trains_inline else "measured side by side",
                           "recorded_ratio": RECORDED}
 
 
-def cell(r: evaluation.Row, key: str, digits: int = 3) -> str:
-    if key not in r.summary:
-        return "n/a"
-    s = r.summary[key]
-    return f"{s['mean']:.{digits}f}" + (f" [{s['lo']:.{digits}f}, {s['hi']:.{digits}f}]" if s["lo"] is not None else " (1 seed)")
+cell = row_cell  # mean [t interval over seeds] of a row's column ("n/a" where the row has none)
 
 
 tableX1 = []

@@ -315,7 +315,10 @@ def test_sigint_prints_one_line_with_the_resume_command(tmp_path):
     args = [sys.executable, "-m", "tvclab.train", "stage1", "--config", "baseline_1d", "--tier", "smoke", "--out",
             str(out), "--set", *SYN, "optim.steps=2000", "optim.log_every=2", "optim.ckpt_every=2",
             "optim.eval_every=1000"]
-    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back to its default in the child: a test run started in the background (nohup, `&` in a script) has
+    # SIGINT ignored, the child inherits that, and Python then installs no KeyboardInterrupt handler at all
+    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "ckpt.pt").exists() and time.time() < deadline and p.poll() is None:
         time.sleep(0.05)

@@ -105,7 +105,10 @@ class DataClassifier(nn.Module):
 def tier_classifier(tier: str, dataset: str = "fashion_mnist") -> ClassifierConfig:
     """The FD-clf classifier of a tier: at ``smoke`` a 30-step one stands in (its numbers mean nothing), else the
     data set's standard one."""
-    return ClassifierConfig(dataset=dataset, steps=30) if tier == "smoke" else ClassifierConfig(dataset=dataset)
+    from .tiers import get
+
+    steps = get(tier).classifier_steps
+    return ClassifierConfig(dataset=dataset, steps=steps) if steps else ClassifierConfig(dataset=dataset)
 
 
 def checkpoint_path(config: ClassifierConfig) -> Path:

@@ -6,7 +6,9 @@ Every numeric leaf has its valid range declared once in ``FIELD_RULES`` (sizes a
 weights >= 0, probabilities in [0, 1], NaN and infinity never); ``Config.validate`` checks them all and names the
 dotted field and its range in a one-line ``ConfigError``.
 
-Sections (each model is built from its own section object; nanoGPT's ``GPTConfig`` passed whole):
+Sections (each model is built from its own section object; nanoGPT's ``GPTConfig`` passed whole). The core
+sections are declared here; a method's section is declared by its ``MethodSpec`` in ``tvclab.methods`` and joins
+``Config`` when the spec registers (``register_method``), in the stage the spec names:
 
 ==============  =====================================================================================
 data            data set and image size
@@ -14,34 +16,37 @@ tokenizer       encoder/decoder transformer shape, token count, 1D or 2D (W §2.
 quantizer       L2-normalised VQ or continuous latents, codebook, commitment / KL weight (W F.1; F §5.2)
 decoder         deterministic or flow-matching decoder, tail dropout, tied timesteps (W §2.3, F.1)
 reconstruction  the reconstruction loss weights l1 / l2 / LPIPS (W F.1)
-wgf             WGF-DPD: weight, prob-STE temperature, proxy and fixed target AR (W §4.5-4.7, Alg. 1, F.1)
-prologue        paper P's prologue tokens and their joint AR (P §2)
-align           paper F's alignment of continuous latents to a frozen flow prior: weight, target, projection, the
-                flow prior's shape and training (F §4, §5.2, App. C.2)
+wgf             (method ``wgf_dpd``) WGF-DPD: weight, target temperature, proxy and target AR (W §4.5-4.7, F.1)
+prologue        (method ``prologue``) paper P's prologue tokens and their joint AR (P §2)
+align           (method ``flow_alignment``) paper F's alignment of continuous latents to a frozen flow prior
+                (F §4, §5.2, App. C.2)
 optim           the stage-1 optimiser and loop cadence (``OptimConfig``, the one every stage uses)
 evaluation      stage-1 evaluation sets and snapshots
 stage2          the AR prior on frozen tokens: its ``ar`` shape, the flow head for continuous tokens (F App. C.4)
                 and its own ``optim`` (W §2.2; P App. E)
 sample          the sampler of the trained AR (``python -m tvclab.train sample``)
-posttrain       paper V's GRPO post-training of the stage-2 AR: group, clips, CE / KL weights, contextual noise,
-                reward weights and its own ``optim`` (the authors' public code, where the paper text lost the values)
+posttrain       (method ``vapi``) paper V's GRPO post-training of the stage-2 AR (its own stage)
 runtime         where/how a run executes; never part of a run's identity
 ==============  =====================================================================================
 
-Which sections define which stage is ``STAGE_SECTIONS`` (the nesting, not field-name prefixes): a run's identity
-for stage 1 is ``name``, ``tier``, ``seed`` and the stage-1 sections; stage 2 adds ``stage2``; ``sample`` adds
-``sample``. A later stage (paper V's post-training) adds its own section and its own entry.
+Which sections define which stage is ``STAGE_SECTIONS`` (the nesting, not field-name prefixes), derived from
+``STAGE_LAYOUT`` (each stage's core sections) and the registered methods: a run's identity for stage 1 is
+``name``, ``tier``, ``seed`` and the stage-1 sections; stage 2 adds ``stage2``; ``sample`` adds ``sample``;
+``posttrain`` adds ``posttrain``. ``FIELD_RULES`` is the core rules plus each method's ``rules``; ``validate``
+runs the core cross-checks and each method's ``checks``.
 
-Presets: ``PRESETS[name][tier]`` is one function per method and tier, registered explicitly with ``preset(...)``;
-a new method states its paper-tier preset (no method inherits paper W's CIFAR-10 values by name).
+Presets: ``PRESETS[name][tier]`` is one function per preset and tier, registered explicitly with ``preset(...)``
+(here for the baselines, in a ``MethodSpec.presets`` for a method's own); each builds on a named base preset
+(``base``: the core part here plus each method's ``MethodSpec.bases`` part for its own section). A new method
+states its paper-tier preset (no method inherits paper W's CIFAR-10 values by name).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
-TIERS = ("smoke", "cpu", "paper")
+from tvclab.tiers import TIERS  # noqa: E402  (one Tier object per tier: tvclab.tiers)
 
 
 class ConfigError(ValueError):
@@ -111,71 +116,6 @@ class ARConfig:
 
 
 @dataclass
-class WGFConfig:
-    weight: float = 0.0           # 0: off; wartok 0.1 (not stated in W; ours: 1.0 gave a gradient ~6x the
-                                  # reconstruction one at the cpu tier and lower PSNR in a 500-step pilot)
-    target_temperature: float = 0.03  # W F.1: "apply a low temperature"; value not stated. Ours, from cpu-tier
-                                  # pilots (1500 steps, seed 0, read on the test split before the validation
-                                  # split existed: notebook 02 re-selects it on the validation split)
-    target_trained: bool = False  # ablation: train the target by CE (Algorithm 1) instead of fixing it (F.1)
-    proxy: ARConfig = field(default_factory=lambda: ARConfig(depth=2))   # W Table 5: 4 layers at dim 512 (~17M)
-    target: ARConfig = field(default_factory=lambda: ARConfig(depth=3))  # W Table 5: 13 layers at dim 512 (~50M)
-
-
-@dataclass
-class PrologueConfig:
-    n: int = 0                    # prologue tokens (0: none); P §2 / authors' code: 16
-    codebook_size: int = 1024     # authors' code: prologue codebook 1024
-    code_dim: int = 0             # 0: same as quantizer.code_dim
-    tau: float = 0.1              # authors' code: Prob-STE tau 0.1
-    ar_weight: float = 3.0        # authors' code: AR (CE) weight 3.0 (lambda of Fig. 5)
-    visual_dropout: float = 0.5   # authors' code: visual dropout 0.5
-    routing: str = "prologue"     # where the joint AR's CE goes (P Fig. 5): "prologue" (P §2: to the prologue tokens
-                                  # only) | "visual" (the 1D/2D baselines of Fig. 5: into the visual tokens through
-                                  # the VQ's Prob-STE, quantizer.prob_tau; needs prologue.n = 0)
-    # the compact AR's own AdamW (authors' code, configs/train/ae.yaml: betas (0.9, 0.99), weight decay 3e-2; the
-    # tokenizer keeps optim's). One optimiser, the AR in its own group, stepped jointly (not alternating steps).
-    ar_beta1: float = 0.9
-    ar_beta2: float = 0.99
-    ar_weight_decay: float = 0.03
-    post: bool = False            # Prologue-Post (P §2.1, Sec. 4.3): the visual tokenizer is the finished baseline_2d
-                                  # run of the same tier, seed and data (frozen); only a prologue encoder of its own
-                                  # and the joint AR train (models.PostTokenizer)
-    ar: ARConfig = field(default_factory=lambda: ARConfig(depth=2))      # authors' code: compact joint AR 7 x 512
-
-
-@dataclass
-class FlowPriorConfig:
-    """The frozen flow prior trained by flow matching on (projected) target features (paper F §4.2, App. C.2,
-    Table 3); a ``VelocityMLP`` with AdaLN. Defaults are the cpu tier."""
-    width: int = 256              # F App. C.2: 1024 hidden units (authors' code: flow_width 1024)
-    blocks: int = 3               # F App. C.2: 6 layers (authors' code: flow_depth 6)
-    steps: int = 3000             # F §5.2: 1M steps
-    batch_size: int = 256         # F Table 3: 256
-    lr: float = 1e-3              # authors' code (flowhead.yaml): 1e-4; cpu tier 1e-3 (3000 steps, not 1M)
-    warmup_steps: int = 100       # F Table 3: 2.5k
-    beta2: float = 0.95           # F Table 3: AdamW betas (0.9, 0.95)
-    weight_decay: float = 0.02    # F Table 3: 0.02
-    grad_clip: float = 1.0        # F Table 3: max grad norm 1.0
-    ema: float = 0.999            # F Table 3: EMA 0.9999 (cpu tier 0.999: 3000 steps); 0: off
-    target_samples: int = 20000   # target feature vectors drawn for the flow and the kNN index
-
-
-@dataclass
-class AlignConfig:
-    """Paper F §4, §5.2: token-level alignment of continuous latents to a frozen flow prior (eq. 5)."""
-    weight: float = 0.0           # 0: off; F §5.2: 0.01 (authors' code: w-1e2)
-    target: str = "semantic"      # "low_level" (the ae_kl run's latents) | "semantic" (the FD-clf classifier's
-                                  # seed-1 twin, penultimate features) | "discrete" (baseline_1d's code vectors,
-                                  # weighted by use) | "textual" (an embedding table, when a package ships one)
-    projection: str = "random"    # F §4.2 / Table 2(a): "random" (default) | "avgpool" | "pca"
-    n_t: int = 4                  # draws of (x0, t) per latent (authors' code: flow_mul 4)
-    knn_k: int = 5                # k of the kNN NLL proxy d log r_k (F §5.2)
-    eval_latents: int = 10000     # held-out token latents whose kNN NLL is logged (F §5.2: 10k)
-    flow: FlowPriorConfig = field(default_factory=FlowPriorConfig)
-
-
-@dataclass
 class FlowHeadConfig:
     """The per-token flow head of the continuous generator (paper F App. C.4: MAR-B with a flow head of 6 x 1024
     AdaLN layers, Euler 100 steps); a ``VelocityMLP`` conditioned on the causal transformer's output."""
@@ -235,28 +175,6 @@ class SampleConfig:
     top_k: int = 0
     cfg: float = 1.0              # 1: no guidance
     seed: int = 0
-
-
-@dataclass
-class PosttrainConfig:
-    """Paper V (VA-pi): GRPO post-training of the stage-2 AR with a pixel reconstruction reward; only the AR changes.
-    Values: the authors' public code, where the paper text lost them; the dataclass defaults are the cpu tier."""
-    group_size: int = 8           # G sequences sampled per image (authors' code: 8)
-    clip: float = 0.2             # PPO ratio clip epsilon (authors' code: 0.2)
-    advantage_clip: float = 5.0   # group-normalised advantages clipped to [-5, 5] (authors' code)
-    ce_weight: float = 0.1        # beta: teacher-forced CE prior regulariser (authors' code: 0.1)
-    kl_weight: float = 0.01       # KL(pi || frozen base AR) (authors' code: optional, 0.01); 0: off (no base copy kept)
-    noise: float = 0.5            # xi: contextual noise, each prefix id replaced at random with this probability
-    mse_weight: float = 1.0       # reward = -(mse_weight * MSE + lpips_weight * LPIPS) per image (authors' code)
-    lpips_weight: float = 1.0     # dropped with one notice when LPIPS weights are unavailable
-    eval_images: int = 256        # validation images for the reward / CE rows every optim.eval_every steps
-    snapshots: bool = True        # the AR at every evaluation step (notebook 05's curves against iterations)
-    # authors' code: lr 1e-6, 100 iterations x 128 images (the paper presets). cpu tier: the lr is chosen on the
-    # validation split by notebook 05 (1e-6 does not move a 0.9M-parameter AR in 100 steps); AdamW betas
-    # (0.9, 0.999), no decay: ours (no source states them).
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        steps=100, batch_size=128, lr=1e-4, lr_min=1e-4, schedule="constant", warmup_steps=0, beta1=0.9,
-        beta2=0.999, log_every=5, eval_every=25, ckpt_every=25))
 
 
 @dataclass
@@ -346,15 +264,6 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
     DecoderConfig: {"fm_steps": COUNT, "tail_dropout_p": PROBABILITY},
     ReconstructionConfig: {"l1_weight": WEIGHT, "l2_weight": WEIGHT, "lpips_weight": WEIGHT},
     ARConfig: {"depth": COUNT, "width": COUNT, "heads": COUNT, "mlp_ratio": RATE, "dropout": BETA},
-    WGFConfig: {"weight": Range(0, note="0: off"), "target_temperature": RATE},
-    PrologueConfig: {"n": off("0: no prologue"), "codebook_size": Range(2), "code_dim": off("0: quantizer.code_dim"),
-                     "tau": RATE, "ar_weight": WEIGHT, "visual_dropout": PROBABILITY, "ar_beta1": BETA,
-                     "ar_beta2": BETA, "ar_weight_decay": WEIGHT},
-    FlowPriorConfig: {"width": COUNT, "blocks": COUNT, "steps": COUNT, "batch_size": COUNT, "lr": RATE,
-                      "warmup_steps": off("0: none"), "beta2": BETA, "weight_decay": WEIGHT,
-                      "grad_clip": Range(0, note="0: off"), "ema": Range(0, 1, hi_open=True, note="0: off"),
-                      "target_samples": Range(2)},
-    AlignConfig: {"weight": Range(0, note="0: off"), "n_t": COUNT, "knn_k": COUNT, "eval_latents": COUNT},
     FlowHeadConfig: {"width": COUNT, "blocks": COUNT, "sample_steps": COUNT, "n_t": COUNT},
     OptimConfig: {"steps": COUNT, "batch_size": COUNT, "lr": RATE, "lr_min": WEIGHT, "warmup_steps": off("0: none"),
                   "beta1": BETA, "beta2": BETA, "weight_decay": WEIGHT, "grad_clip": Range(0, note="0: off"),
@@ -363,9 +272,6 @@ FIELD_RULES: dict[type, dict[str, Range]] = {
                        "snapshot_every": off("0: at every evaluation step")},
     Stage2Config: {"label_drop": PROBABILITY, "train_images": off("0: the whole training rest"),
                    "tokenizer_step": off("0: the final tokenizer"), "eval_images": COUNT},
-    PosttrainConfig: {"group_size": Range(2), "clip": RATE, "advantage_clip": RATE, "ce_weight": WEIGHT,
-                      "kl_weight": Range(0, note="0: no base copy"), "noise": PROBABILITY, "mse_weight": WEIGHT,
-                      "lpips_weight": WEIGHT, "eval_images": COUNT},
     SampleConfig: {"n": COUNT, "batch": COUNT, "temperature": RATE, "top_k": off("0: off"),
                    "cfg": Range(0, note="1: no guidance"), "seed": SEED},
     RuntimeConfig: {"num_workers": off("0: load in the main process")},
@@ -398,25 +304,9 @@ def check_ranges(obj, rules: dict[type, dict[str, Range]] = FIELD_RULES, prefix:
     return errors
 
 
-@dataclass
-class Config:
-    name: str = "baseline_1d"
-    tier: str = "cpu"
-    seed: int = 0
-    data: DataConfig = field(default_factory=DataConfig)
-    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
-    wgf: WGFConfig = field(default_factory=WGFConfig)
-    prologue: PrologueConfig = field(default_factory=PrologueConfig)
-    align: AlignConfig = field(default_factory=AlignConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    stage2: Stage2Config = field(default_factory=Stage2Config)
-    sample: SampleConfig = field(default_factory=SampleConfig)
-    posttrain: PosttrainConfig = field(default_factory=PosttrainConfig)
-    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+class _ConfigBase:
+    """What every ``Config`` does; the class itself is assembled from the core sections and the registered methods'
+    sections (``_build``), so a method's section is one ``MethodSpec``, not a field added here."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -437,6 +327,7 @@ class Config:
         return {k: v for k, v in self.flat().items() if k.split(".")[0] in sections}
 
     def validate(self) -> "Config":
+        """The field ranges, the core sections' cross-checks, then each registered method's ``checks``."""
         def need(ok, msg):
             if not ok:
                 raise ConfigError(f"config {self.name}/{self.tier}: {msg}")
@@ -450,13 +341,13 @@ class Config:
         need(not d.tied_timesteps or d.kind == "fm", "decoder.tied_timesteps needs decoder.kind=fm")
         need(0.0 <= d.tail_dropout_p <= 1.0, "decoder.tail_dropout_p must be in [0, 1]")
         need(self.data.image_size % t.patch_size == 0, "data.image_size must be a multiple of tokenizer.patch_size")
-        for where, shape in (("tokenizer", t), ("wgf.proxy", self.wgf.proxy), ("wgf.target", self.wgf.target),
-                             ("prologue.ar", self.prologue.ar), ("stage2.ar", self.stage2.ar)):
+        for where, shape in _sections_of(self, (TokenizerConfig, ARConfig)):
             need(shape.width % shape.heads == 0,
                  f"{where}.width ({shape.width}) must be a multiple of {where}.heads ({shape.heads})")
-        need(self.wgf.weight == 0 or q.kind == "vq", "WGF-DPD needs discrete tokens (quantizer.kind=vq)")
-        for where, o in (("optim", self.optim), ("stage2.optim", self.stage2.optim),
-                         ("posttrain.optim", self.posttrain.optim)):
+        for spec in METHODS.values():
+            for msg in spec.early_checks(self):
+                need(False, msg)
+        for where, o in _sections_of(self, (OptimConfig,)):
             need(o.schedule in ("cosine", "linear", "constant"), f"{where}.schedule must be cosine, linear or constant")
             need(o.optimizer in ("adamw", "adam"), f"{where}.optimizer must be 'adamw' or 'adam'")
             for every in ("eval_every", "ckpt_every"):
@@ -466,26 +357,33 @@ class Config:
         need(q.codebook_size >= 2 and t.n_tokens >= 1, "quantizer.codebook_size >= 2 and tokenizer.n_tokens >= 1")
         need(q.init in ("random", "data"), "quantizer.init must be 'random' or 'data'")
         need(q.restart_every >= 0, "quantizer.restart_every must be >= 0 (0: off)")
-        pr = self.prologue
-        need(pr.routing in ("prologue", "visual"), "prologue.routing must be 'prologue' or 'visual'")
-        need(not pr.post or (pr.n > 0 and pr.routing == "prologue" and t.kind == "2d" and q.kind == "vq"),
-             "prologue.post (Prologue-Post) needs prologue.n > 0, prologue.routing=prologue and the 2D VQ tokenizer "
-             "(tokenizer.kind=2d, quantizer.kind=vq) it attaches to")
-        need(pr.routing == "prologue" or (pr.n == 0 and q.kind == "vq"),
-             "prologue.routing=visual sends the AR loss into the visual tokens (P Fig. 5's baselines): it needs "
-             "prologue.n=0 and quantizer.kind=vq")
+        for spec in METHODS.values():
+            for msg in spec.checks(self):
+                need(False, msg)
         need(valid_device(self.runtime.device),
              f"runtime.device = {self.runtime.device!r} is invalid: it must be auto, cpu, cuda, cuda:N (N = 0, 1, "
              f"...) or mps")
-        al = self.align
-        need(al.target in ALIGN_TARGETS, f"align.target must be one of {', '.join(ALIGN_TARGETS)}")
-        need(al.projection in ("random", "avgpool", "pca"), "align.projection must be random, avgpool or pca")
-        need(al.weight == 0 or q.kind == "none",
-             "align.weight > 0 aligns continuous latents (paper F): it needs quantizer.kind=none")
+        for spec in METHODS.values():
+            for msg in spec.late_checks(self):
+                need(False, msg)
         return self
 
 
-ALIGN_TARGETS = ("low_level", "semantic", "discrete", "textual")  # paper F §5.2's four target kinds
+def is_config(obj) -> bool:
+    """Whether ``obj`` is a ``Config`` (of any assembly: ``Config`` is rebuilt when a method registers)."""
+    return isinstance(obj, _ConfigBase)
+
+
+def _sections_of(obj, kinds: tuple[type, ...], prefix: str = ""):
+    """(dotted name, section) of every nested section of ``obj`` whose type is one of ``kinds``, in field order."""
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if is_dataclass(v):
+            if isinstance(v, kinds):
+                yield f"{prefix}{f.name}", v
+            yield from _sections_of(v, kinds, f"{prefix}{f.name}.")
+
+
 DEVICES = ("auto", "cpu", "cuda", "mps")  # runtime.device; also cuda:N
 
 
@@ -498,24 +396,157 @@ def valid_device(device: str) -> bool:
     return kind == "cuda" and index.isdigit() and index.isascii()
 
 
-FIELD_RULES[Config] = {"seed": SEED}
+# ------------------------------------------------------------------------------------------------ methods
+
+@dataclass(frozen=True)
+class CrossPaperRow:
+    """One row of notebook 06's cross-paper table (``tvclab.crosspaper.methods``)."""
+    key: str                       # the row's name ("wgf_dpd")
+    config: str                    # the preset it runs
+    label: str
+    paper: str                     # the paper's own gain over its own baseline (its data, not ours)
+    sets: tuple[str, ...] = ()     # fixed overrides
+    chosen: tuple[str, ...] = ()   # methods whose settings chosen on validation it takes (``methods(**chosen)``)
+    posttrain: bool = False        # the generator is post-trained (paper V) after stage 2
+    order: float = 100.0           # position in the table (the papers' rows first, new methods after them)
+
+
+class TokenGroup(NamedTuple):
+    """One group of the token sequence a tokenizer emits and an AR models: ``n`` tokens from a codebook of ``vocab``
+    codes of ``dim`` dimensions (Prob-STE temperature ``tau`` for a method's own group). ``token_groups`` lays the
+    groups end to end: every method's (e.g. paper P's prologue) before the visual tokens."""
+    name: str
+    n: int
+    vocab: int
+    dim: int = 0
+    tau: float = 1.0
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Everything the torch-free side knows of one method, declared in one module (``tvclab.methods``): its config
+    section (a dataclass) and the valid ranges of its fields, the stage whose run identity it joins, its
+    cross-checks, its presets (name -> ``{"smoke", "cpu", "paper": () -> dict, "method": dict}``, as ``preset``),
+    its additions to the base presets (``bases``: base name -> () -> dict of its own section's keys) and its
+    cross-paper rows. Registering it (``register_method``) adds the section to ``Config``, its fields to
+    ``FIELD_RULES``, the section to ``STAGE_SECTIONS[stage]`` and its presets to ``PRESETS``."""
+    name: str
+    paper: str                                            # the paper and section it reproduces ("W §4.5-4.7")
+    section: str | None = None                            # its Config field (None: no section of its own)
+    config: type | None = None                            # the section's dataclass
+    stage: str = "stage1"                                 # the stage whose identity the section joins
+    rules: dict = field(default_factory=dict)             # {dataclass: {field: Range}} (nested ones included)
+    check: Callable | None = None                         # check(cfg) -> messages, after the core checks
+    early_check: Callable | None = None                   # ... before the optimisers' checks
+    late_check: Callable | None = None                    # ... after the device check
+    presets: dict = field(default_factory=dict)
+    bases: dict = field(default_factory=dict)
+    rows: tuple[CrossPaperRow, ...] = ()
+    tokens: Callable | None = None                        # tokens(cfg) -> its TokenGroups before the visual ones
+    frozen: Callable | None = None                        # frozen(cfg) -> the parts it freezes ("decoder", ...)
+
+    def checks(self, cfg) -> list[str]:
+        return list(self.check(cfg)) if self.check else []
+
+    def early_checks(self, cfg) -> list[str]:
+        return list(self.early_check(cfg)) if self.early_check else []
+
+    def late_checks(self, cfg) -> list[str]:
+        return list(self.late_check(cfg)) if self.late_check else []
+
+
+METHODS: dict[str, MethodSpec] = {}
 
 IDENTITY = ("name", "tier", "seed")
-STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "stage1": ("data", "tokenizer", "quantizer", "decoder", "reconstruction", "wgf", "prologue", "align", "optim",
-               "evaluation"),
-    "stage2": ("stage2",),
-    "sample": ("sample",),
-    "posttrain": ("posttrain",),
+CORE_SECTIONS: dict[str, type] = {
+    "data": DataConfig, "tokenizer": TokenizerConfig, "quantizer": QuantizerConfig, "decoder": DecoderConfig,
+    "reconstruction": ReconstructionConfig, "optim": OptimConfig, "evaluation": EvaluationConfig,
+    "stage2": Stage2Config, "sample": SampleConfig, "runtime": RuntimeConfig}
+# each stage's core sections: (before its methods' sections, after them)
+STAGE_LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "stage1": (("data", "tokenizer", "quantizer", "decoder", "reconstruction"), ("optim", "evaluation")),
+    "stage2": (("stage2",), ()),
+    "sample": (("sample",), ()),
+    "posttrain": ((), ()),
 }
 STAGE_PARENT: dict[str, str | None] = {"stage1": None, "stage2": "stage1", "sample": "stage2", "posttrain": "stage2"}
 RUNTIME_SECTIONS = ("runtime",)
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {}   # derived: ``_build``
+_CORE_RULES = dict(FIELD_RULES)
+
+
+def _build() -> None:
+    """(Re)assemble ``Config``, ``STAGE_SECTIONS``, ``FIELD_RULES`` and ``NAMES`` from the core and ``METHODS``. The
+    field order is the identity's: per stage, its leading core sections, its methods' sections in registration
+    order, its trailing core sections; the runtime last."""
+    global Config, NAMES
+    types = {**CORE_SECTIONS, **{m.section: m.config for m in METHODS.values() if m.section}}
+    layout = {}
+    for st, (head, tail) in STAGE_LAYOUT.items():
+        own = tuple(m.section for m in METHODS.values() if m.section and m.stage == st)
+        layout[st] = head + own + tail
+    spec = [("name", str, field(default="baseline_1d")), ("tier", str, field(default="cpu")),
+            ("seed", int, field(default=0))]
+    for sec in [s for secs in layout.values() for s in secs] + list(RUNTIME_SECTIONS):
+        spec.append((sec, types[sec], field(default_factory=types[sec])))
+    cls = dataclasses.make_dataclass("Config", spec, bases=(_ConfigBase,))
+    cls.__module__, cls.__qualname__ = __name__, "Config"
+    cls.__doc__ = "One run's configuration: the identity, the core sections and every registered method's section."
+    Config = cls
+    STAGE_SECTIONS.clear()
+    STAGE_SECTIONS.update(layout)
+    FIELD_RULES.clear()
+    FIELD_RULES.update(_CORE_RULES)
+    for m in METHODS.values():
+        FIELD_RULES.update(m.rules)
+    FIELD_RULES[Config] = {"seed": SEED}
+    NAMES = tuple(PRESETS)
+
+
+def register_method(spec: MethodSpec) -> MethodSpec:
+    """Add a method: its section to ``Config`` (and to ``STAGE_SECTIONS[spec.stage]``), its field rules, its
+    presets. A name or section registered twice is an error, unless it is the same spec (a re-import)."""
+    old = METHODS.get(spec.name)
+    if old is not None and old != spec:
+        raise ConfigError(f"a method named {spec.name!r} is already registered ({old.paper})")
+    if spec.section and (spec.section in CORE_SECTIONS or spec.section in IDENTITY or any(
+            m.section == spec.section and m.name != spec.name for m in METHODS.values())):
+        raise ConfigError(f"method {spec.name}: the config section {spec.section!r} is taken")
+    if spec.stage not in STAGE_LAYOUT:
+        raise ConfigError(f"method {spec.name}: unknown stage {spec.stage!r}; stages: {', '.join(STAGE_LAYOUT)}")
+    METHODS[spec.name] = spec
+    for name, p in spec.presets.items():
+        preset(name, **p)
+    _build()
+    return spec
+
+
+def token_groups(cfg, n_visual: int) -> tuple[TokenGroup, ...]:
+    """The token sequence of ``cfg``: every registered method's groups (``MethodSpec.tokens``, those with n > 0),
+    then the ``n_visual`` visual tokens of the quantizer's codebook."""
+    groups = tuple(g for m in METHODS.values() if m.tokens for g in m.tokens(cfg) if g.n > 0)
+    return groups + (TokenGroup("visual", n_visual, cfg.quantizer.codebook_size, cfg.quantizer.code_dim),)
+
+
+def prefix_tokens(cfg) -> int:
+    """How many tokens the methods' groups put before the visual tokens (0: the visual tokens alone)."""
+    return sum(g.n for g in token_groups(cfg, 0)[:-1])
+
+
+def frozen(cfg) -> frozenset[str]:
+    """The parts of the tokenizer the enabled methods freeze (``MethodSpec.frozen``): "decoder", "codebook" and
+    "encoder" name the visual tokenizer's; a frozen part is neither trained nor refreshed (reconstruction, the
+    quantiser's loss and codebook upkeep read this)."""
+    return frozenset(p for m in METHODS.values() if m.frozen for p in m.frozen(cfg))
 
 
 def register_stage_sections(stage: str, sections: tuple[str, ...], parent: str) -> None:
-    """A later stage (e.g. paper V's post-training) names the Config sections that define it and its parent."""
-    STAGE_SECTIONS[stage] = tuple(sections)
+    """A later stage names the core Config sections that define it and its parent (a method's section joins a
+    stage through its ``MethodSpec.stage``)."""
+    STAGE_LAYOUT[stage] = (tuple(sections), ())
     STAGE_PARENT[stage] = parent
+    _build()
+
 
 
 def flatten(d: dict, prefix: str = "") -> dict[str, object]:
@@ -547,28 +578,50 @@ def migrate(flat: dict) -> dict:
 
 Preset = Callable[[], dict]
 PRESETS: dict[str, dict[str, Preset]] = {}
+BASES: dict[str, Preset] = {}  # the core sections' part of each base preset, by name (``base``)
 
 
 def preset(name: str, *, smoke: Preset, cpu: Preset, paper: Preset, method: dict | None = None) -> None:
-    """Register method ``name``: a preset per tier (dotted overrides of the defaults) plus the method's own
+    """Register preset ``name``: a preset per tier (dotted overrides of the defaults) plus the method's own
     changes, applied on top of every tier."""
     delta = dict(method or {})
     PRESETS[name] = {t: (lambda fn=fn: {**fn(), **delta}) for t, fn in (("smoke", smoke), ("cpu", cpu), ("paper", paper))}
 
 
-def cpu_tier() -> dict:
+def base_preset(name: str):
+    """Decorator: the core sections' overrides of base preset ``name``."""
+    def wrap(fn: Preset) -> Preset:
+        BASES[name] = fn
+        return fn
+    return wrap
+
+
+def base(name: str) -> dict:
+    """Base preset ``name`` (``smoke``, ``cpu``, ``paper_w``, ``paper_p``, ``paper_f``, ``f_cpu``, ``f_smoke``): the
+    core sections' overrides, then each registered method's additions for its own section (``MethodSpec.bases``)."""
+    out = dict(BASES[name]())
+    for m in METHODS.values():
+        if name in m.bases:
+            out.update(m.bases[name]())
+    return out
+
+
+@base_preset("cpu")
+def _cpu() -> dict:
     """The dataclass defaults are the cpu tier (Fashion-MNIST 28x28, patch 7 -> 16 patches, 8 tokens, width 128)."""
     return {}
 
 
-def smoke_tier() -> dict:
+SMALL_AR = dict(depth=1, width=32, heads=2)  # every AR at the smoke tier
+
+
+@base_preset("smoke")
+def _smoke() -> dict:
     """Tiny, seconds: tests and the notebooks' smoke runs (the numbers mean nothing)."""
-    small_ar = dict(depth=1, width=32, heads=2)
     return {
         "tokenizer.width": 32, "tokenizer.enc_depth": 1, "tokenizer.dec_depth": 1, "tokenizer.heads": 2,
         "tokenizer.n_tokens": 4, "quantizer.codebook_size": 32, "quantizer.code_dim": 8, "decoder.fm_steps": 2,
-        **{f"wgf.proxy.{k}": v for k, v in small_ar.items()}, **{f"wgf.target.{k}": v for k, v in small_ar.items()},
-        **{f"prologue.ar.{k}": v for k, v in small_ar.items()}, **{f"stage2.ar.{k}": v for k, v in small_ar.items()},
+        **{f"stage2.ar.{k}": v for k, v in SMALL_AR.items()},
         "quantizer.restart_every": 4,
         "optim.batch_size": 16, "optim.steps": 8, "optim.warmup_steps": 2, "optim.log_every": 2,
         "optim.eval_every": 4, "optim.ckpt_every": 2,
@@ -577,20 +630,11 @@ def smoke_tier() -> dict:
         "stage2.optim.steps": 8, "stage2.optim.batch_size": 16, "stage2.optim.warmup_steps": 2,
         "stage2.optim.log_every": 2, "stage2.optim.eval_every": 4, "stage2.optim.ckpt_every": 4,
         "stage2.train_images": 512, "stage2.eval_images": 64, "sample.n": 8, "sample.batch": 8,
-        "posttrain.group_size": 4, "posttrain.eval_images": 16, "posttrain.optim.steps": 4,
-        "posttrain.optim.batch_size": 8, "posttrain.optim.log_every": 2, "posttrain.optim.eval_every": 2,
-        "posttrain.optim.ckpt_every": 2,
     }
 
 
-# Paper V's post-training of any stage-2 AR (values from the authors' public code; V: lr 1e-6, 100 iterations x 128
-# images, ~1% of ImageNet), the same on every paper preset: G 8, clips 0.2 / 5, beta 0.1, KL 0.01, xi 0.5 are the
-# dataclass defaults.
-PAPER_V_POSTTRAIN = {"posttrain.optim.lr": 1e-6, "posttrain.optim.lr_min": 1e-6, "posttrain.optim.steps": 100,
-                     "posttrain.optim.batch_size": 128, "posttrain.eval_images": 1000}
-
-
-def paper_w_cifar10() -> dict:
+@base_preset("paper_w")
+def _paper_w_cifar10() -> dict:
     """Paper W, CIFAR-10 (Table 5, App. F.1; values the text lost from the authors' code)."""
     big = dict(width=512, heads=8, mlp_ratio=4.0)
     return {
@@ -601,8 +645,6 @@ def paper_w_cifar10() -> dict:
         "quantizer.restart_every": 0,                                                   # W F.1 states no restart
         "decoder.fm_steps": 25,                                                         # authors' code: 25 steps
         "reconstruction.l1_weight": 0.1, "reconstruction.l2_weight": 1.0, "reconstruction.lpips_weight": 0.1,  # F.1
-        **{f"wgf.proxy.{k}": v for k, v in {**big, "depth": 4}.items()},                # Table 5: proxy 4 x 512
-        **{f"wgf.target.{k}": v for k, v in {**big, "depth": 13}.items()},              # Table 5: target 13 x 512
         "optim.steps": 400_000, "optim.batch_size": 512,                                # F.1: 400K at batch 512
         "optim.lr": 1.5e-4, "optim.lr_min": 3e-5, "optim.schedule": "cosine", "optim.warmup_steps": 0,  # authors'
         "optim.beta1": 0.5, "optim.beta2": 0.95, "optim.weight_decay": 0.0,             # authors' code
@@ -614,11 +656,11 @@ def paper_w_cifar10() -> dict:
         "stage2.optim.lr_min": 3e-5, "stage2.optim.warmup_steps": 0, "stage2.optim.log_every": 100,
         "stage2.optim.eval_every": 25_000, "stage2.optim.ckpt_every": 5_000, "stage2.eval_images": 5_000,
         "sample.n": 50_000, "sample.batch": 1000,                                       # FID-50K (W §5)
-        **PAPER_V_POSTTRAIN,
     }
 
 
-def paper_p_imagenet() -> dict:
+@base_preset("paper_p")
+def _paper_p_imagenet() -> dict:
     """Paper P, ImageNet 256, Base tokenizer + Base AR (Table A4, App. E; authors' code where the text lost values)."""
     ar_b = dict(depth=12, width=768, heads=12, mlp_ratio=8 / 3)
     return {
@@ -633,7 +675,6 @@ def paper_p_imagenet() -> dict:
         "optim.beta1": 0.0, "optim.beta2": 0.99, "optim.log_every": 100, "optim.eval_every": 50_000,
         "optim.ckpt_every": 5_000, "evaluation.eval_images": 200, "evaluation.code_eval_images": 5_000,
         "evaluation.test_images": 10_000, "evaluation.snapshot_every": 0,
-        "prologue.ar.depth": 7, "prologue.ar.width": 512, "prologue.ar.heads": 8, "prologue.ar.mlp_ratio": 8 / 3,
         **{f"stage2.ar.{k}": v for k, v in ar_b.items()}, "stage2.ar.dropout": 0.1,     # Table A4 AR-B: 115M
         "stage2.class_cond": True, "stage2.label_drop": 0.1,                            # App. E
         "stage2.optim.grad_clip": 1.0, "stage2.optim.weight_decay": 3e-2,
@@ -642,44 +683,14 @@ def paper_p_imagenet() -> dict:
         "stage2.optim.warmup_steps": 62_500, "stage2.optim.beta1": 0.9, "stage2.optim.beta2": 0.96,
         "stage2.optim.log_every": 100, "stage2.optim.eval_every": 100_000, "stage2.optim.ckpt_every": 5_000,
         "stage2.eval_images": 10_000, "sample.n": 50_000, "sample.batch": 250, "runtime.num_workers": 8,
-        **PAPER_V_POSTTRAIN,
     }
 
 
-# Paper W's Table 1 rows (§2.3, F.1) and paper P's 2D baseline; each states its paper-tier preset.
-preset("baseline_1d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10)
-preset("tail_dropout", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
-       method={"decoder.tail_dropout_p": 0.5})                                          # W F.1: p = 0.5
-preset("fm_decoder", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
-       method={"decoder.kind": "fm"})                                                   # W F.1: FlowMo-style
-preset("fm_tail", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
-       method={"decoder.kind": "fm", "decoder.tail_dropout_p": 0.5})
-preset("fm_tail_tied", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
-       method={"decoder.kind": "fm", "decoder.tail_dropout_p": 1.0, "decoder.tied_timesteps": True})  # SelfTok
-preset("wartok", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
-       method={"wgf.weight": 0.1})                                                      # W §4.5-4.7 (weight: ours)
-preset("baseline_2d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_p_imagenet,
-       method={"tokenizer.kind": "2d"})                                                 # P's 2D tokenizer
-# Paper P's Prologue row (§2, App. E): the 2D tokenizer with n prologue tokens (Prob-STE codebook, tau 0.1), the
-# joint AR's CE at weight 3 routed to them only, visual dropout 0.5. Paper: 16 prologue tokens, codebook 1024
-# beside 256 visual tokens from 16384 codes (authors' code). cpu tier (ours, for 16 visual tokens from 256 codes): 4
-# prologue tokens, codebook 64, the same fraction of the visual codebook as the paper's 1024 / 16384 would be far
-# below one code per class.
-preset("prologue", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},
-       cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
-       paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
-       method={"tokenizer.kind": "2d"})
-# Prologue-Post (P §2.1, Sec. 4.3; Base only in the paper): the same prologue beside the frozen baseline_2d run.
-preset("prologue_post", smoke=lambda: {**smoke_tier(), "prologue.n": 2, "prologue.codebook_size": 8},
-       cpu=lambda: {"prologue.n": 4, "prologue.codebook_size": 64},
-       paper=lambda: {**paper_p_imagenet(), "prologue.n": 16, "prologue.codebook_size": 1024},
-       method={"tokenizer.kind": "2d", "prologue.post": True})
-
-
-def paper_f_imagenet() -> dict:
+@base_preset("paper_f")
+def _paper_f_imagenet() -> dict:
     """Paper F, ImageNet 256 (§5.2, App. C.2-C.4, Table 3; authors' code where the text lost values): ViT-L
-    encoder and decoder (~391M each, §5.2), 64 continuous tokens x 32 (patch 16), the flow prior 6 x 1024, a
-    MAR-B-sized causal AR with a 6 x 1024 flow head."""
+    encoder and decoder (~391M each, §5.2), 64 continuous tokens x 32 (patch 16), a MAR-B-sized causal AR with a
+    6 x 1024 flow head (the flow prior's shape: ``tvclab.methods.alignment``)."""
     return {
         "data.dataset": "imagenet", "data.image_size": 256, "tokenizer.patch_size": 16, "tokenizer.kind": "1d",
         "tokenizer.width": 1024, "tokenizer.enc_depth": 24, "tokenizer.dec_depth": 24, "tokenizer.heads": 16,
@@ -693,10 +704,6 @@ def paper_f_imagenet() -> dict:
         "optim.weight_decay": 1e-4, "optim.grad_clip": 1.0, "optim.log_every": 100, "optim.eval_every": 5_000,
         "optim.ckpt_every": 5_000, "evaluation.eval_images": 400, "evaluation.code_eval_images": 5_000,
         "evaluation.test_images": 10_000, "evaluation.snapshot_every": 0,
-        # the flow prior (App. C.2, Table 3; authors' flowhead.yaml: lr 1e-4)
-        "align.flow.width": 1024, "align.flow.blocks": 6, "align.flow.steps": 1_000_000, "align.flow.lr": 1e-4,
-        "align.flow.warmup_steps": 2_500, "align.flow.ema": 0.9999, "align.flow.target_samples": 1_000_000,
-        "align.eval_latents": 10_000,
         # MAR-B with a flow head (App. C.4; authors' mar script: 400 epochs, batch 64 x 8, blr 1e-4 -> lr 2e-4,
         # warmup 100 epochs, diffusion batch mul 4, 100 Euler steps); a causal AR of MAR-B's size here
         "stage2.ar.depth": 24, "stage2.ar.width": 768, "stage2.ar.heads": 12, "stage2.ar.mlp_ratio": 4.0,
@@ -710,7 +717,8 @@ def paper_f_imagenet() -> dict:
     }
 
 
-def f_cpu() -> dict:
+@base_preset("f_cpu")
+def _f_cpu() -> dict:
     """Paper F at the cpu tier (ours): the 1D tokenizer of the cpu tier with 8 continuous tokens of 16 dims (16
     divides the classifier's 128 features for the average-pooling projection, Table 2(a)); a validation row every
     25 steps, so each Fig. 4 curve has 16 points; no tokenizer snapshots (F has no matched rows)."""
@@ -718,21 +726,59 @@ def f_cpu() -> dict:
             "optim.eval_every": 25, "evaluation.snapshots": False}
 
 
+@base_preset("f_smoke")
+def _f_smoke() -> dict:
+    return {**base("smoke"), **base("f_cpu"), "optim.eval_every": 2, "quantizer.code_dim": 8,
+            "stage2.flow_head.width": 32, "stage2.flow_head.blocks": 1, "stage2.flow_head.sample_steps": 2}
+
+
+def cpu_tier() -> dict:
+    return base("cpu")
+
+
+def smoke_tier() -> dict:
+    return base("smoke")
+
+
+def paper_w_cifar10() -> dict:
+    return base("paper_w")
+
+
+def paper_p_imagenet() -> dict:
+    return base("paper_p")
+
+
+def paper_f_imagenet() -> dict:
+    return base("paper_f")
+
+
+def f_cpu() -> dict:
+    return base("f_cpu")
+
+
 def f_smoke() -> dict:
-    return {**smoke_tier(), **f_cpu(), "optim.eval_every": 2, "quantizer.code_dim": 8, "align.flow.width": 32, "align.flow.blocks": 1,
-            "align.flow.steps": 20, "align.flow.batch_size": 64, "align.flow.warmup_steps": 2,
-            "align.flow.target_samples": 256, "align.eval_latents": 64, "stage2.flow_head.width": 32,
-            "stage2.flow_head.blocks": 1, "stage2.flow_head.sample_steps": 2}
+    return base("f_smoke")
 
 
-# Paper F (§5.2, Table 1): the plain continuous AE, its KL-regularised twin, and the AE aligned to a flow prior
-# (weight 0.01, §5.2; the target by ``align.target``).
+# Paper W's Table 1 rows (§2.3, F.1), paper P's 2D baseline and paper F's plain and KL autoencoders (§5.2, Table 1);
+# each states its paper-tier preset. The methods' own presets (wartok, prologue, ae_aligned, ...) are in their
+# ``tvclab.methods`` modules.
+preset("baseline_1d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10)
+preset("tail_dropout", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
+       method={"decoder.tail_dropout_p": 0.5})                                          # W F.1: p = 0.5
+preset("fm_decoder", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
+       method={"decoder.kind": "fm"})                                                   # W F.1: FlowMo-style
+preset("fm_tail", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
+       method={"decoder.kind": "fm", "decoder.tail_dropout_p": 0.5})
+preset("fm_tail_tied", smoke=smoke_tier, cpu=cpu_tier, paper=paper_w_cifar10,
+       method={"decoder.kind": "fm", "decoder.tail_dropout_p": 1.0, "decoder.tied_timesteps": True})  # SelfTok
+preset("baseline_2d", smoke=smoke_tier, cpu=cpu_tier, paper=paper_p_imagenet,
+       method={"tokenizer.kind": "2d"})                                                 # P's 2D tokenizer
 preset("ae", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet)
 preset("ae_kl", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet,
        method={"quantizer.kl_weight": 1e-4})  # F's KL row; the weight is not stated (ours, SoftVQ-like small)
-preset("ae_aligned", smoke=f_smoke, cpu=f_cpu, paper=paper_f_imagenet,
-       method={"align.weight": 0.01})          # F §5.2: 0.01
-NAMES = tuple(PRESETS)
+_build()
+
 
 
 def get(name: str, tier: str = "cpu") -> Config:

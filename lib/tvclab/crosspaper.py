@@ -33,21 +33,17 @@ class Method(NamedTuple):
     paper: str               # the paper's own gain over its own baseline (its data, not ours)
 
 
-def methods(wgf_sets: Sequence[str] = (), post_sets: Sequence[str] = ()) -> dict[str, Method]:
-    """The rows; ``wgf_sets`` / ``post_sets``: the WGF-DPD and post-training settings chosen on validation by
-    notebooks 02 and 05 (empty: the presets')."""
-    w, p = tuple(wgf_sets), tuple(post_sets)
-    return {
-        "plain": Method("baseline_1d", (), False, "plain two-stage (1D)", "reference"),
-        "wgf_dpd": Method("wartok", w, False, "WGF-DPD (W)", "W Table 3: gFID 52.53 -> 11.30 (CIFAR-10, 400K it.)"),
-        "flow_prior": Method("ae_aligned", ("align.target=semantic",), False, "flow-prior alignment (F)",
-                             "F Table 1: FID 15.08 -> 11.47 (DINOv2 target, ImageNet, MAR-B)"),
-        "prologue": Method("prologue", ("tokenizer.kind=1d",), False, "Prologue (P), 1D tokenizer",
-                           "P Table 1: gFID w/o CFG 21.01 -> 10.75 (2D tokenizer, ImageNet)"),
-        "vapi": Method("baseline_1d", p, True, "VA-pi post-training (V)",
-                       "V: FID 15.55 -> 9.23 w/o CFG (LlamaGen-XL, ImageNet)"),
-        "wgf_vapi": Method("wartok", w + p, True, "WGF-DPD + VA-pi", "not run by any paper"),
-    }
+def methods(wgf_sets: Sequence[str] = (), post_sets: Sequence[str] = (), **chosen: Sequence[str]) -> dict[str, Method]:
+    """The rows: the plain reference, then every registered method's rows (``configs.MethodSpec.rows``) in their
+    ``order``. A row takes the settings chosen on validation for the methods it names (``chosen``, by method name;
+    ``wgf_sets`` / ``post_sets``: those of WGF-DPD and VA-pi, chosen by notebooks 02 and 05; empty: the presets')."""
+    picked = {"wgf_dpd": tuple(wgf_sets), "vapi": tuple(post_sets), **{k: tuple(v) for k, v in chosen.items()}}
+    rows = sorted((r for spec in configs.METHODS.values() for r in spec.rows), key=lambda r: r.order)
+    out = {"plain": Method("baseline_1d", (), False, "plain two-stage (1D)", "reference")}
+    for r in rows:
+        sets = tuple(s for name in r.chosen for s in picked.get(name, ())) + r.sets
+        out[r.key] = Method(r.config, sets, r.posttrain, r.label, r.paper)
+    return out
 
 
 def run_sets(m: Method, tier: str) -> list[str]:

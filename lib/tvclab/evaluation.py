@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import torch
 
-from . import data, stats
+from . import data, stats, tiers
 from . import timing
 from .io import read_jsonl
 
@@ -165,13 +165,11 @@ class TierSetup(NamedTuple):
 
 def tier_setup(tier: str, seed: int, n_seeds: int, dataset: str = "fashion_mnist") -> TierSetup:
     from .classifier import tier_classifier
-    from .configs import TIERS
+    from .tiers import get
 
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; valid tiers: {', '.join(TIERS)}")
-    smoke = tier == "smoke"
-    return TierSetup(tier, smoke, [seed + i for i in range(min(n_seeds, 2) if smoke else n_seeds)],
-                     20 if smoke else BOOTSTRAP, tier_classifier(tier, dataset) if smoke else None)
+    t = get(tier)  # the tier's seeds, resamples and classifier (tvclab.tiers)
+    return TierSetup(tier, t.smoke, t.seeds(seed, n_seeds), t.bootstrap,
+                     tier_classifier(tier, dataset) if t.classifier_steps else None)
 
 
 # ------------------------------------------------------------------------------------------------ rows x seeds
@@ -230,6 +228,32 @@ def summarize_metrics(per_seed: Sequence[dict]) -> dict[str, dict]:
     return {k: stats.summarize([float(m[k]) for m in per_seed]) for k in keys}
 
 
+def fd_columns(r: "SeedRuns", real: torch.Tensor, dataset: str, classifier_config=None, bootstrap: int = BOOTSTRAP,
+               generate: Callable | None = None) -> tuple[dict, torch.Tensor, dict, dict]:
+    """The Fréchet columns of one seed of a table row (notebooks 02-04), in this order (so every draw is the same
+    whichever notebook asks): the tokenizer's reconstructions of ``real`` and rFD-clf with PSNR (``rfid``), the
+    generator's samples and gFD-clf (``generate(r) -> (Fréchet dict, samples)``; default ``gfid`` of ``r.stage2``),
+    then pFD-clf and gFD - rFD (``prior_columns``). Returns (columns, samples, the rFD-clf dict, the gFD-clf dict)."""
+    recon = reconstructions(r.stage1, real, seed=r.seed)  # once per seed: rFD and pFD read it
+    rf = rfid(r.stage1, real, dataset, seed=r.seed, classifier_config=classifier_config, bootstrap=bootstrap,
+              recon=recon)
+    if generate is None:
+        g, imgs = gfid(r.stage2, real, dataset, seed=r.seed, classifier_config=classifier_config, bootstrap=bootstrap)
+    else:
+        g, imgs = generate(r)
+    cols = {"rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": g["value"],
+            "gfid_lo": g["lo"], "gfid_hi": g["hi"], "metric": rf["metric"],
+            **prior_columns(imgs, recon, rf["value"], g["value"], dataset, classifier_config, bootstrap)}
+    return cols, imgs, rf, g
+
+
+def row_runner(tier: str, evaluate: Callable) -> Callable[..., "Row"]:
+    """``run_row(name, sets, seeds)``: ``tier_row`` of a notebook's ``evaluate`` (its ``row_metrics``)."""
+    def run_row(name: str, sets: Sequence[str], seeds: Sequence[int]) -> "Row":
+        return tier_row(name, tier, sets, seeds, evaluate=evaluate)
+    return run_row
+
+
 def table_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[int] = (0,),
               evaluate: Callable[[SeedRuns], dict] | None = None, stages: Sequence[str] = ("stage1", "stage2"),
               resume: bool = True) -> Row:
@@ -253,7 +277,7 @@ def tier_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[int
     cfg = configs.apply_overrides(configs.get(name, tier), list(sets) + [f"seed={seeds[0]}"])
     root = train.default_run_dir(cfg)
     print(f"{train.command('stage1', cfg, root)}\n  {train.command('stage2', cfg, root)}")
-    if tier == "paper" and not train.artifacts.is_done(root):
+    if not tiers.get(tier).trains_inline and not train.artifacts.is_done(root):
         raise SystemExit(f"paper tier: {root} is missing; produce it with the commands above under torchrun")
     return table_row(name, tier, sets, seeds, evaluate=evaluate)
 

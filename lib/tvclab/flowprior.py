@@ -36,6 +36,7 @@ import torch
 from tvclab import configs, paths, streams
 from tvclab.flow import ODESolver, VelocityMLP, frozen
 from tvclab.io import atomic_torch_save
+from tvclab.methods.alignment import FlowPriorConfig
 from tvclab.projections import FixedProjection, make_projection
 
 SOURCE_RUNS = {"low_level": "ae_kl", "discrete": "baseline_1d"}  # the run a target is read from (seed 0)
@@ -90,7 +91,7 @@ def prior_dir(cfg: configs.Config) -> Path:
     return paths.run_dir(cfg.tier, f"flow_priors/{cfg.align.target}__{cfg.align.projection}__d{key['dim']}__{digest}")
 
 
-def flow_optim(f: configs.FlowPriorConfig) -> configs.OptimConfig:
+def flow_optim(f: FlowPriorConfig) -> configs.OptimConfig:
     """F Table 3's flow optimiser: AdamW (0.9, beta2), cosine with warm-up, weight decay, clipping."""
     return configs.OptimConfig(steps=f.steps, batch_size=f.batch_size, lr=f.lr, lr_min=0.0, schedule="cosine",
                                warmup_steps=min(f.warmup_steps, f.steps - 1), optimizer="adamw", beta1=0.9,

@@ -109,3 +109,17 @@ def _clean(o: Any) -> Any:
             return None
         return float(f"{o:.10g}")
     return o
+
+
+def interval_cell(s: Mapping | None, digits: int = 3, missing: str = "n/a") -> str:
+    """A table cell of a summary over seeds (``stats``' ``{"mean", "lo", "hi"}``): ``mean [lo, hi]``, or
+    ``mean (1 seed)`` without an interval; ``missing`` when there is no summary."""
+    if s is None:
+        return missing
+    return f"{s['mean']:.{digits}f}" + (f" [{s['lo']:.{digits}f}, {s['hi']:.{digits}f}]" if s["lo"] is not None
+                                        else " (1 seed)")
+
+
+def row_cell(row, key: str, digits: int = 3, missing: str = "n/a") -> str:
+    """``interval_cell`` of column ``key`` of a table row (``evaluation.Row``: its ``summary`` over seeds)."""
+    return interval_cell(row.summary.get(key), digits, missing)

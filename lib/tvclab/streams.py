@@ -54,6 +54,31 @@ def generator(seed: int, stream: str, *index: int) -> torch.Generator:
     return torch.Generator().manual_seed(_mix(seed, zlib.crc32(stream.encode()), *index))
 
 
+# The "init" stream: the seed torch's global generator gets before a model is built, one part per model. The
+# values are the suite's first ones (stage 1: the run's seed; stage 2: seed + 1; post-training: seed + 2;
+# notebook 01's toy streams: seed * 1000 + k), kept so that every trained run stays bit-identical.
+INIT_PARTS = {"stage1": lambda seed, k: seed, "stage2": lambda seed, k: seed + 1,
+              "posttrain": lambda seed, k: seed + 2, "toy": lambda seed, k: seed * 1000 + k}
+
+
+def init_seed(seed: int, part: str, k: int = 0) -> int:
+    """The "init" stream's seed of ``part`` (``INIT_PARTS``) for run seed ``seed`` (index ``k`` where a part has
+    several streams)."""
+    if part not in INIT_PARTS:
+        raise ValueError(f"unknown init part {part!r}; parts: {', '.join(INIT_PARTS)}")
+    return INIT_PARTS[part](seed, k)
+
+
+def init_generator(seed: int, part: str, k: int = 0) -> torch.Generator:
+    """A CPU generator seeded with ``init_seed(seed, part, k)``."""
+    return torch.Generator().manual_seed(init_seed(seed, part, k))
+
+
+def seed_init(seed: int, part: str) -> None:
+    """Seed torch's global generator for building the models of ``part`` (``init_seed``)."""
+    torch.manual_seed(init_seed(seed, part))
+
+
 def rank_slice(t: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     """This rank's contiguous share of a global-batch tensor (random numbers drawn for the global batch)."""
     per = t.shape[0] // world

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 
-from . import streams, toy
+from . import streams, tiers, toy
 from . import timing
 from .configs import OptimConfig
 from .fit import fit
@@ -64,18 +64,23 @@ class ToyConfig:
     cost_ode_steps: int = 100  # flow-cost check: RK4 steps of ODESolver.log_likelihood (eq. 4)
     distributions: tuple[str, ...] = toy.NAMES
 
-    TIERS = ("smoke", "cpu", "paper")
+    TIERS = tiers.TIERS
 
     @classmethod
     def for_tier(cls, tier: str) -> "ToyConfig":
-        if tier == "paper":
+        """The settings of ``tier`` (a name of ``tvclab.tiers``): App. C.1 at the paper tier."""
+        try:
+            t = tiers.get(tier)
+        except ValueError:
+            raise ValueError(f"ToyConfig.for_tier: unknown tier {tier!r}; valid tiers: {', '.join(tiers.TIERS)}") from None
+        if t is tiers.PAPER:
             return cls()
-        if tier == "cpu":  # a 128-wide flow trained in 3000-step chunks (so a 10x larger lr), 1000 alignment steps,
+        if t is tiers.CPU:  # a 128-wide flow trained in 3000-step chunks (so a 10x larger lr), 1000 alignment steps,
             # n_t = 2, KDE on 20k samples; App. C.1 otherwise
             # flows: chunks of 3000 steps until the flow's own samples pass the support check, at most 24k steps
             return cls(tier="cpu", width=128, blocks=4, flow_steps=3000, max_flow_steps=24_000, flow_lr=1e-3,
                        align_steps=1000, n_t=2, kde_reference=20_000, landscape_resolution=80, landscape_n_t=32)
-        if tier == "smoke":  # < 60 s: every target still appears, tiny
+        if t is tiers.SMOKE:  # < 60 s: every target still appears, tiny
             return cls(tier="smoke", width=32, blocks=2, flow_steps=150, max_flow_steps=150, flow_lr=1e-3,
                        n_latents=200, support_check_samples=200, support_check_ode_steps=10,
                        align_steps=60, n_t=1, kde_reference=2000, track_every=5, landscape_resolution=24,
@@ -328,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tvclab.toyflows")
     sub = ap.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train-toy", help="train the toy flows of notebook 01 into their run directories")
-    tr.add_argument("--tier", choices=ToyConfig.TIERS, default="paper", help="settings (paper: App. C.1)")
+    tr.add_argument("--tier", choices=tiers.TIERS, default="paper", help="settings (paper: App. C.1)")
     tr.add_argument("--seed", type=int, default=0, help="the notebook's seed (default 0)")
     tr.add_argument("--only", action="append", choices=toy.NAMES, help="one target (repeatable; default all)")
     tr.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -43,8 +43,7 @@ def stage1_step(cfg: configs.Config, seed: int = 0) -> Callable[[int], None]:
     stage's clipping, AdamW over the stage's parameter groups). The learning-rate schedule and logging are left out:
     they cost the same for every config."""
     from tvclab.bench.throughput import stage1_case
-    from tvclab.fit import build_optimizer
-    from tvclab.fit.loop import _grad_norm  # the loop's own clipping / norm step
+    from tvclab.fit import build_optimizer, optimizer_step  # the loop's own step
 
     case = stage1_case(cfg, seed=seed)
     opt = build_optimizer(case.model.param_groups(), case.optim)
@@ -52,11 +51,7 @@ def stage1_step(cfg: configs.Config, seed: int = 0) -> Callable[[int], None]:
     case.model.train()
 
     def step(i: int) -> None:
-        out = case.step_fn(i)
-        opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        _grad_norm(trained, case.optim.grad_clip)
-        opt.step()
+        optimizer_step(opt, case.step_fn(i)["loss"], trained, case.optim.grad_clip)
 
     step.model = case.model  # what it trains (for a caller's checks)
     return step

@@ -92,7 +92,7 @@ def stage1_case(name: str | configs.Config, tier: str = "cpu", seed: int = 0) ->
     from tvclab import data
     from tvclab.train.stage1 import Stage1Model
 
-    cfg = name if isinstance(name, configs.Config) else configs.get(name, tier)
+    cfg = name if configs.is_config(name) else configs.get(name, tier)
     name = cfg.name
     channels = data.channels(cfg.data.dataset)
     torch.manual_seed(seed)

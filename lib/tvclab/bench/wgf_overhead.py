@@ -21,7 +21,7 @@ import torch
 
 from tvclab import configs
 from tvclab.models import count_params
-from tvclab.fit import build_optimizer
+from tvclab.fit import build_optimizer, optimizer_step
 from tvclab.train.stage1 import Stage1Model
 from tvclab.bench.step_ratio import interleaved
 
@@ -60,11 +60,11 @@ def main(argv=None) -> int:
           f"{torch.get_num_threads()} threads, LPIPS off in both")
 
     def step(k):
-        def one(i: int) -> None:
-            out = models[k](x, models[k].draw(args.batch, 0))
-            opts[k].zero_grad(set_to_none=True)
-            out["loss"].backward()
-            opts[k].step()
+        trained = [p for p in models[k].parameters() if p.requires_grad]
+
+        def one(i: int) -> None:  # the fit loop's own step (tvclab.fit.optimizer_step)
+            optimizer_step(opts[k], models[k](x, models[k].draw(args.batch, 0))["loss"], trained,
+                           cfg_wgf.optim.grad_clip)
         return one
 
     times = interleaved({"rec": step("rec"), "wgf": step("wgf")}, args.steps, warmup=3)

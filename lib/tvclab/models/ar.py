@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from typing import NamedTuple
 
-from tvclab.configs import ARConfig
+from tvclab.configs import ARConfig, token_groups
 
 from .blocks import KVCache, Transformer, init_weights
 
@@ -30,6 +30,20 @@ class TokenLayout(NamedTuple):
     [(16 prologue, 1024), (256 visual, 16384)]; one group for a plain tokenizer."""
 
     segments: tuple[tuple[int, int], ...]
+    names: tuple[str, ...] = ()   # each segment's name ("prologue", "visual"), when built from a config
+
+    @classmethod
+    def for_config(cls, cfg, n_visual: int) -> "TokenLayout":
+        """The AR sequence of ``cfg``'s tokenizer with ``n_visual`` visual tokens: the registered methods' token
+        groups, then the visual ids (``configs.token_groups``; paper P: [prologue ids, visual ids offset by the
+        prologue vocabulary])."""
+        groups = token_groups(cfg, n_visual)
+        return cls(tuple((g.n, g.vocab) for g in groups), tuple(g.name for g in groups))
+
+    @property
+    def visual(self) -> int:
+        """The index of the visual segment (the last)."""
+        return len(self.segments) - 1
 
     @property
     def length(self) -> int:
@@ -100,9 +114,11 @@ class ARPrior(StartTokens, nn.Module):
     def from_config(cls, cfg: ARConfig, layout: TokenLayout, num_classes: int = 0,
                     temperature: float = 1.0) -> "ARPrior":
         """The one way every AR of the suite is built: shape from ``cfg``, sequence from ``layout``."""
-        return cls(vocab_size=layout.vocab, n_tokens=layout.length, width=cfg.width, depth=cfg.depth,
-                   heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, num_classes=num_classes, temperature=temperature,
-                   segments=list(layout.segments) if len(layout.segments) > 1 else None, dropout=cfg.dropout)
+        ar = cls(vocab_size=layout.vocab, n_tokens=layout.length, width=cfg.width, depth=cfg.depth,
+                 heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, num_classes=num_classes, temperature=temperature,
+                 segments=list(layout.segments) if len(layout.segments) > 1 else None, dropout=cfg.dropout)
+        ar.segment_names = tuple(layout.names) or tuple(f"segment{i}" for i in range(len(layout.segments)))
+        return ar
 
     def soft_embed(self, weights: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """Probability-weighted embeddings (paper P §2.2: the prologue input embedding is ``onehot @ E``, so the AR

@@ -11,7 +11,7 @@
 - ``decoder.kind``: ``"det"`` or ``"fm"`` (flow matching, v-prediction, AdaRMSNorm timestep conditioning).
 
 Built from its config sections (``tvclab.configs``: ``TokenizerConfig``, ``QuantizerConfig``, ``DecoderConfig``,
-``PrologueConfig``), nanoGPT style; ``Tokenizer.from_config(cfg, channels)`` takes a whole ``Config``.
+the prefix ``TokenGroup``), nanoGPT style; ``Tokenizer.from_config(cfg, channels)`` takes a whole ``Config``.
 
 Images are [B, C, H, W] in [-1, 1]; patches are flattened (p, p, C) blocks in row-major patch order.
 """
@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
-from tvclab.configs import Config, DecoderConfig, PrologueConfig, QuantizerConfig, TokenizerConfig
+from tvclab.configs import Config, DecoderConfig, QuantizerConfig, TokenGroup, TokenizerConfig, frozen, token_groups
 from tvclab.flow.solver import ODESolver
 from tvclab.quantize import GaussianLatent, ProbSTEQuantizer, Quantized, VectorQuantizer
 
@@ -33,6 +33,11 @@ from .decoders import PatchDecoder, selftok_keep
 class Encoded(NamedTuple):
     visual: Quantized            # the tokens the decoder reads
     prologue: Quantized | None   # prologue tokens (paper P), or None
+
+    @property
+    def segments(self) -> tuple[Quantized, ...]:
+        """The groups in the AR's order (``TokenLayout.for_config``): the prefix group, if any, then the visual."""
+        return (self.visual,) if self.prologue is None else (self.prologue, self.visual)
 
 
 def patchify(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -75,10 +80,10 @@ class Tokenizer(nn.Module):
     """Encoder + quantiser(s) + decoder, each sized by its own config section."""
 
     def __init__(self, tokenizer: TokenizerConfig, quantizer: QuantizerConfig, decoder: DecoderConfig, *,
-                 image_size: int, channels: int, prologue: PrologueConfig | None = None):
+                 image_size: int, channels: int, prefix: TokenGroup | None = None):
         super().__init__()
         t, q, d = tokenizer, quantizer, decoder
-        prologue = prologue or PrologueConfig()
+        prefix = prefix or TokenGroup("prologue", 0, 2)
         if image_size % t.patch_size:
             raise ValueError(f"image_size {image_size} is not a multiple of tokenizer.patch_size {t.patch_size}")
         if t.kind not in ("1d", "2d"):
@@ -96,9 +101,9 @@ class Tokenizer(nn.Module):
         self.kind, self.n_tokens, self.code_dim, self.codebook_size = t.kind, n_tokens, q.code_dim, q.codebook_size
         self.decoder_kind, self.tied_timesteps = d.kind, d.tied_timesteps
         self.tail_dropout = d.tail_dropout_p > 0
-        self.n_prologue = prologue.n
+        self.n_prologue = prefix.n
 
-        n_queries = prologue.n + (n_tokens if t.kind == "1d" else 0)
+        n_queries = prefix.n + (n_tokens if t.kind == "1d" else 0)
         self.encoder = Encoder(n_patches=self.n_patches, patch_dim=self.patch_dim, n_queries=n_queries,
                                width=t.width, depth=t.enc_depth, heads=t.heads, mlp_ratio=t.mlp_ratio)
         if q.kind == "vq":
@@ -108,26 +113,33 @@ class Tokenizer(nn.Module):
             self.quantizer = GaussianLatent(q.code_dim, kl=q.kl_weight > 0)
             proj_dim = self.quantizer.in_dim
         self.to_code = nn.Linear(t.width, proj_dim)
-        if prologue.n:
-            pdim = prologue.code_dim or q.code_dim
+        if prefix.n:
+            pdim = prefix.dim or q.code_dim
             self.to_prologue = nn.Linear(t.width, pdim)
-            self.prologue_quantizer = ProbSTEQuantizer(prologue.codebook_size, pdim, tau=prologue.tau)
+            self.prologue_quantizer = ProbSTEQuantizer(prefix.vocab, pdim, tau=prefix.tau)
         self.decoder = PatchDecoder(n_patches=self.n_patches, patch_dim=self.patch_dim, n_tokens=n_tokens,
                                     code_dim=q.code_dim, width=t.width, depth=t.dec_depth, heads=t.heads,
                                     mlp_ratio=t.mlp_ratio, queries=t.kind == "1d", flow=d.kind == "fm",
                                     mask_token=self.tail_dropout or d.tied_timesteps)
         init_weights(self.to_code)
-        if prologue.n:
+        if prefix.n:
             init_weights(self.to_prologue)
 
     @classmethod
     def from_config(cls, cfg: Config, channels: int) -> "Tokenizer":
-        """The tokenizer a config describes: this class, or ``PostTokenizer`` for paper P's Prologue-Post."""
-        if cfg.prologue.post:
+        """The tokenizer a config describes: this class, or ``PostTokenizer`` when a method freezes the visual
+        tokenizer (``configs.frozen``: paper P's Prologue-Post). The prefix tokens are the config's token group
+        before the visual ones (``configs.token_groups``; at most one: paper P's prologue)."""
+        prefix = token_groups(cfg, 0)[:-1]
+        if len(prefix) > 1:
+            raise ValueError(f"a tokenizer carries one group of tokens before the visual ones, got "
+                             f"{', '.join(g.name for g in prefix)}")
+        group = prefix[0] if prefix else None
+        if {"encoder", "decoder"} <= frozen(cfg):
             return PostTokenizer(cfg.tokenizer, cfg.quantizer, cfg.decoder, image_size=cfg.data.image_size,
-                                 channels=channels, prologue=cfg.prologue)
+                                 channels=channels, prefix=group)
         return cls(cfg.tokenizer, cfg.quantizer, cfg.decoder, image_size=cfg.data.image_size, channels=channels,
-                   prologue=cfg.prologue)
+                   prefix=group)
 
     @property
     def discrete(self) -> bool:
@@ -202,20 +214,20 @@ class PostTokenizer(nn.Module):
     ``sample`` read it as they read any tokenizer."""
 
     def __init__(self, tokenizer: TokenizerConfig, quantizer: QuantizerConfig, decoder: DecoderConfig, *,
-                 image_size: int, channels: int, prologue: PrologueConfig):
+                 image_size: int, channels: int, prefix: TokenGroup | None):
         super().__init__()
-        if not prologue.n:
-            raise ValueError("Prologue-Post needs prologue tokens (prologue.n > 0)")
+        if prefix is None or not prefix.n:
+            raise ValueError("Prologue-Post needs prologue tokens (a prefix group of n > 0)")
         t = tokenizer
         self.base = Tokenizer(t, quantizer, decoder, image_size=image_size, channels=channels)
         self.base.requires_grad_(False)
-        self.n_prologue = prologue.n
+        self.n_prologue = prefix.n
         self.prologue_encoder = Encoder(n_patches=self.base.n_patches, patch_dim=self.base.patch_dim,
-                                        n_queries=prologue.n, width=t.width, depth=t.enc_depth, heads=t.heads,
+                                        n_queries=prefix.n, width=t.width, depth=t.enc_depth, heads=t.heads,
                                         mlp_ratio=t.mlp_ratio)
-        pdim = prologue.code_dim or quantizer.code_dim
+        pdim = prefix.dim or quantizer.code_dim
         self.to_prologue = nn.Linear(t.width, pdim)
-        self.prologue_quantizer = ProbSTEQuantizer(prologue.codebook_size, pdim, tau=prologue.tau)
+        self.prologue_quantizer = ProbSTEQuantizer(prefix.vocab, pdim, tau=prefix.tau)
         init_weights(self.to_prologue)
 
     # the frozen tokenizer's attributes, read through

@@ -13,6 +13,8 @@ The path noise x0 and times t are drawn for the *global* batch from the "align" 
 Validation (``evaluate``, logged to metrics.jsonl at every evaluation step, read by notebook 03's Fig. 4): the
 alignment loss of the held-out latents with fixed draws ("align_eval" stream), and their kNN NLL proxy d log r_k
 (F §5.2) against the flow's target samples, over at most ``align.eval_latents`` held-out token latents.
+
+Its config section, field rules, presets and cross-paper row: ``tvclab.methods.alignment`` (``MethodSpec``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import torch
 from tvclab.configs import Config
 from tvclab.flow import alignment_loss, flat_token_draws, token_path_noise
 
-from .base import Objective, register
+from .base import Objective, register, service
 
 
 @register
@@ -35,6 +37,12 @@ class FlowAlignment(Objective):
     @staticmethod
     def enabled(cfg: Config) -> bool:
         return cfg.align.weight > 0
+
+    @classmethod
+    def prepare(cls, ctx) -> None:
+        """The flow prior first (F §4.2: it is trained, then frozen): one process trains it, the others wait and
+        read it (the run machinery's "flow_prior" service, ``tvclab.train.targets.ensure_flow_prior``)."""
+        service("flow_prior")(ctx.cfg, progress=ctx.dist.master)
 
     def __init__(self, cfg: Config, tok):
         super().__init__(cfg, tok)

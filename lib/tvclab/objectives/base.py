@@ -6,16 +6,19 @@
 
 An objective's ``forward(x, enc, rnd, tok)`` gets the images, the tokenizer's ``Encoded`` output, its own random
 draws (``draw``) and the tokenizer, and returns named scalar tensors, ``"loss"`` being its weighted contribution
-to the total. ``evaluate(enc, tok)`` may add validation metrics (means over the batch).
+to the total. ``evaluate(enc, tok)`` may add validation metrics (means over the batch). Hooks instead of flags:
+``prepare(ctx)`` runs before the stage builds its model, ``setup(tok, device)`` after, and ``frozen(cfg)`` names
+the tokenizer parts a method freezes (declared by its ``MethodSpec``, read by reconstruction, the quantiser's loss
+and the codebook upkeep).
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn as nn
 
-from tvclab.configs import Config
+from tvclab.configs import Config, frozen
 from tvclab.streams import generator
 
 
@@ -48,6 +51,20 @@ class Objective(nn.Module):
     def evaluate(self, enc, tok) -> dict[str, float]:
         return {}
 
+    @classmethod
+    def prepare(cls, ctx) -> None:
+        """Before the stage builds its model (every process; ``ctx`` is the stage's ``RunContext``): train or fetch
+        what the objective reads, e.g. paper F's flow prior (``service``)."""
+
+    def setup(self, tok, device) -> None:
+        """After the model is built, before training: e.g. load the frozen parts a method reuses (P's
+        Prologue-Post loads the finished visual tokenizer, ``service``)."""
+
+    @staticmethod
+    def frozen(cfg: Config) -> frozenset[str]:
+        """The tokenizer parts this config freezes (``configs.frozen``: each method's spec declares its own)."""
+        return frozen(cfg)
+
     def optimizer_overrides(self) -> dict | None:
         """AdamW settings (``betas``, ``weight_decay``) for this objective's own parameters, or None: those of the
         stage's ``optim`` (``Stage1Model.param_groups``)."""
@@ -55,6 +72,22 @@ class Objective(nn.Module):
 
 
 OBJECTIVES: list[type[Objective]] = []
+SERVICES: dict[str, Callable] = {}
+
+
+def provide(name: str):
+    """Decorator: a function of a higher layer (the run machinery of ``tvclab.train``) that objectives' hooks call
+    by name (``service``), so an objective needs no import of the machinery that runs it."""
+    def wrap(fn: Callable) -> Callable:
+        SERVICES[name] = fn
+        return fn
+    return wrap
+
+
+def service(name: str) -> Callable:
+    if name not in SERVICES:
+        raise RuntimeError(f"no {name!r} service is registered (import tvclab.train first)")
+    return SERVICES[name]
 
 
 def register(cls: type[Objective]) -> type[Objective]:

@@ -10,26 +10,25 @@ which trains with its own AdamW betas and weight decay (``optimizer_overrides``;
 ``prologue.routing = "visual"`` is Fig. 5's other arm: no prologue, and the AR's CE (weight lambda =
 ``prologue.ar_weight``) reaches the visual tokens instead, through the VQ's Prob-STE on its distance logits
 (``VectorQuantizer.soft_codes``, ``quantizer.prob_tau``) fed to the AR as soft embeddings.
+
+Its config section, field rules, presets and cross-paper row: ``tvclab.methods.prologue`` (``MethodSpec``).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 
-from tvclab.configs import Config
+from tvclab.configs import Config, frozen
 from tvclab.losses import ar_cross_entropy
 from tvclab.models import ARPrior, TokenLayout
 
-from .base import Objective, register
+from .base import Objective, register, service
 
 
 def sequence_layout(cfg: Config, n_visual: int) -> TokenLayout:
     """The AR sequence of a tokenizer: [prologue ids, visual ids offset by the prologue vocabulary] (paper P), or
-    the visual ids alone."""
-    visual = (n_visual, cfg.quantizer.codebook_size)
-    if cfg.prologue.n:
-        return TokenLayout(((cfg.prologue.n, cfg.prologue.codebook_size), visual))
-    return TokenLayout((visual,))
+    the visual ids alone (``TokenLayout.for_config``: every method's token groups, then the visual ids)."""
+    return TokenLayout.for_config(cfg, n_visual)
 
 
 @register
@@ -48,6 +47,12 @@ class Prologue(Objective):
         self.joint_ar = ARPrior.from_config(cfg.prologue.ar, self.layout)
         if cfg.prologue.routing == "prologue":  # visual routing has no dropout (nothing would be left to read)
             self.visual_drop_emb = nn.Parameter(torch.zeros(1, 1, cfg.prologue.ar.width))
+
+    def setup(self, tok, device) -> None:
+        """Prologue-Post (P §2.1): the frozen visual tokenizer is the finished baseline_2d run's (the run machinery's
+        "frozen_tokenizer" service, ``tvclab.train.stage1.load_post_base``)."""
+        if {"encoder", "decoder"} <= frozen(self.cfg):
+            service("frozen_tokenizer")(tok, self.cfg, device)
 
     def optimizer_overrides(self) -> dict:
         p = self.cfg.prologue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from tvclab.configs import Config
+from tvclab.configs import Config, frozen
 from tvclab.flow.path import PATH
 from tvclab.losses import reconstruction_loss, with_lpips
 from tvclab.models import patchify, selftok_keep, unpatchify
@@ -47,7 +47,7 @@ class DeterministicReconstruction(_Reconstruction):
 
     @staticmethod
     def enabled(cfg: Config) -> bool:
-        return cfg.decoder.kind == "det" and not cfg.prologue.post  # Prologue-Post: the decoder is frozen
+        return cfg.decoder.kind == "det" and "decoder" not in frozen(cfg)  # a frozen decoder trains no more
 
     def draw(self, batch, step):
         return self.draw_tail(batch, step)
@@ -66,7 +66,7 @@ class FlowMatchingReconstruction(_Reconstruction):
 
     @staticmethod
     def enabled(cfg: Config) -> bool:
-        return cfg.decoder.kind == "fm" and not cfg.prologue.post
+        return cfg.decoder.kind == "fm" and "decoder" not in frozen(cfg)
 
     def __init__(self, cfg, tok):
         super().__init__(cfg, tok)
@@ -102,7 +102,7 @@ class QuantizerLoss(Objective):
     @staticmethod
     def enabled(cfg: Config) -> bool:
         q = cfg.quantizer
-        if cfg.prologue.post:  # Prologue-Post: the visual codebook is frozen
+        if "codebook" in frozen(cfg):  # e.g. Prologue-Post: the visual codebook is a finished run's
             return False
         return (q.kind == "vq" and (q.commit_weight > 0 or q.restart_every > 0)) or (q.kind == "none" and q.kl_weight > 0)
 

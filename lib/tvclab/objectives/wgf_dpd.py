@@ -10,6 +10,8 @@ One step (Algorithm 1):
   line 7  the proxy's cross-entropy on the (detached) hard tokens, so that q_psi tracks q_phi(z)
 The objective owns the proxy and the target. The target has ``requires_grad=False`` (DDP skips it, the optimiser
 never sees it) unless ``wgf.target_trained`` (Algorithm 1's trained target, an ablation).
+
+Its config section, field rules, presets and cross-paper row: ``tvclab.methods.wgf_dpd`` (``MethodSpec``).
 """
 from __future__ import annotations
 

@@ -38,8 +38,9 @@ import torch.nn.functional as F
 
 from tvclab import configs, data, timing
 from tvclab.fit import Batches, fit, used_indices
+from tvclab.methods.vapi import PosttrainConfig
 from tvclab.losses import ar_cross_entropy, clipped_policy_loss, group_advantages, lpips_per_image
-from tvclab.streams import generator, rank_slice
+from tvclab.streams import generator, rank_slice, seed_init
 
 from . import artifacts, distributed
 from .runlog import RunContext
@@ -98,7 +99,7 @@ def sample_from_logits(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return idx.permute(0, 2, 1).contiguous()
 
 
-def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: configs.PosttrainConfig, fm_steps: int,
+def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, fm_steps: int,
             gen: torch.Generator | None = None, chunk: int = 1024) -> torch.Tensor:
     """Reward -(mse_weight * MSE + lpips_weight * LPIPS) [B, G] of decoding ``seqs`` [B, G, n] against ``images``
     [B, C, H, W] (per image; LPIPS dropped where unavailable)."""
@@ -119,7 +120,7 @@ def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: configs.Posttrain
     return torch.cat(out).reshape(b, g)
 
 
-def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, tok, pc: configs.PosttrainConfig,
+def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, tok, pc: PosttrainConfig,
               fm_steps: int, labels: torch.Tensor | None = None, gen: torch.Generator | None = None) -> dict:
     """The loss parts of one post-training step on this rank's share (see the module docstring):
     {"loss", "policy", "ce", "kl", "reward", "reward_std", "replaced"}."""
@@ -146,7 +147,7 @@ def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, t
 
 @timing.timed("evaluation")
 @torch.no_grad()
-def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: configs.PosttrainConfig, fm_steps: int,
+def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, fm_steps: int,
                 seed: int, device, labels: torch.Tensor | None = None, chunk: int = 64) -> float:
     """Mean reward of G teacher-forced draws per image (no contextual noise): fixed draws of the "posttrain"
     stream, flow-matching decoders' noise from "eval_decode"; ``chunk`` images at a time (logits are [B, n, V])."""
@@ -166,8 +167,9 @@ def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: configs
 
 def train(ctx: RunContext) -> dict:
     cfg = ctx.cfg
-    if cfg.prologue.n:
-        raise configs.ConfigError(f"posttrain: {cfg.name} has prologue tokens (prologue.n={cfg.prologue.n}); "
+    if configs.prefix_tokens(cfg):
+        groups = ", ".join(f"{g.n} {g.name} tokens" for g in configs.token_groups(cfg, 0)[:-1])
+        raise configs.ConfigError(f"posttrain: {cfg.name} has tokens before the visual ones ({groups}); "
                                   "post-training covers visual-only priors (baseline_1d, baseline_2d, wartok) so far")
     if cfg.quantizer.kind == "none":
         raise configs.ConfigError(f"posttrain: {cfg.name} has continuous tokens (quantizer.kind='none', a flow-head "
@@ -192,7 +194,7 @@ def train(ctx: RunContext) -> dict:
     pairs = ReadRows(n_train, read, _images(train_ds, read), enc["tokens"][read])
     labels_all = enc["labels"]
 
-    torch.manual_seed(cfg.seed + 2)
+    seed_init(cfg.seed, "posttrain")  # the "init" stream (tvclab.streams.init_seed)
     ar = build_prior(cfg, n_visual, num_classes).to(dev)
     ar.load_state_dict(base_ar.state_dict())  # start from the stage-2 AR (a resume then loads its checkpoint)
     base = None

@@ -169,7 +169,7 @@ def run(stage: str, config: str | configs.Config = "baseline_1d", tier: str = "c
     """
     if stage not in STAGES:
         raise configs.ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
-    cfg = config if isinstance(config, configs.Config) else configs.get(config, tier)
+    cfg = config if configs.is_config(config) else configs.get(config, tier)
     cfg = configs.apply_overrides(cfg, overrides)
     st = STAGES[stage]
     root, sdir = stage_dir(stage, cfg, out)

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from tvclab.io import atomic_torch_save, atomic_write_json
 from tvclab import timing
-from tvclab.models import FlowARPrior
+from tvclab.models import FlowARPrior, TokenLayout
 
 from . import distributed
 from . import artifacts
@@ -82,7 +82,8 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
             seq = ar.sample(hi - lo, labels=y, temperature=temperature, top_k=top_k, cfg_scale=cfg_scale,
                             generator=generator(seed, "sample_tokens", c),
                             prefix=None if prefix is None else prefix[lo:hi])
-            visual = seq[:, cfg.prologue.n :] - (cfg.prologue.codebook_size if cfg.prologue.n else 0)
+            layout = TokenLayout.for_config(cfg, tok.n_tokens)  # the visual ids: the last segment, offset
+            visual = seq[:, layout.length - tok.n_tokens :] - layout.offset(layout.visual)
             z = tok.indices_to_z(visual)
         imgs[c] = tok.decode(z, steps=cfg.decoder.fm_steps, generator=generator(seed, "sample_decode", c)).cpu()
         toks[c] = seq.cpu()

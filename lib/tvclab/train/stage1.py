@@ -19,9 +19,9 @@ from tvclab import configs, data, timing
 from tvclab.io import atomic_torch_save
 from tvclab.locks import dir_lock
 from tvclab.models import Tokenizer
-from tvclab.objectives import enabled_objectives
+from tvclab.objectives import enabled_objectives, provide
 from tvclab.fit import Batches, fit, iterate
-from tvclab.streams import generator, rank_slice
+from tvclab.streams import generator, rank_slice, seed_init
 
 from . import artifacts, checkpoint, distributed
 from .stages import StageMissingError, command, default_run_dir
@@ -177,7 +177,7 @@ def codebook_upkeep(model: Stage1Model, train_ds, ctx: RunContext):
     (``quantizer.restart_every``); None when neither applies."""
     cfg, tok, d = model.cfg, model.tokenizer, ctx.dist
     q = cfg.quantizer
-    if not tok.discrete or cfg.prologue.post:  # Prologue-Post: the codebook is the frozen tokenizer's
+    if not tok.discrete or "codebook" in configs.frozen(cfg):  # a frozen codebook (Prologue-Post) is not refreshed
         return None
     if q.init == "data":
         first = Batches(train_ds, cfg.optim.batch_size, cfg.seed).fetch(0, d.device)[0]  # the global batch of step 0
@@ -206,10 +206,10 @@ def train(ctx: RunContext) -> dict:
     dev = d.device
     train_ds = load_data(cfg, "train")
     check_fits(train_ds, len(train_ds), "stage1", cfg)
-    torch.manual_seed(cfg.seed)
+    seed_init(cfg.seed, "stage1")  # the "init" stream (tvclab.streams.init_seed)
     model = Stage1Model(cfg, data.channels(cfg.data.dataset)).to(dev)
-    if cfg.prologue.post:
-        load_post_base(model.tokenizer, cfg, dev)
+    for obj in model.objectives.values():  # e.g. Prologue-Post loads its frozen visual tokenizer
+        obj.setup(model.tokenizer, dev)
     upkeep = codebook_upkeep(model, train_ds, ctx)  # before DDP: every process starts from the same codebook
     if d.master:
         print(f"stage1 {cfg.name}/{cfg.tier}: " + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in model.param_counts().items()))
@@ -267,6 +267,7 @@ def post_base_dir(cfg: configs.Config) -> Path:
     return default_run_dir(post_base_config(cfg))
 
 
+@provide("frozen_tokenizer")
 def load_post_base(tok, cfg: configs.Config, device) -> None:
     """Load the finished baseline_2d tokenizer into Prologue-Post's frozen ``tok.base`` (or say how to train it)."""
     base_dir = post_base_dir(cfg)

@@ -17,14 +17,16 @@ from tvclab.losses import ar_cross_entropy
 from tvclab.models import ARPrior, FlowARPrior
 from tvclab.objectives import sequence_layout
 from tvclab.fit import Batches, fit, used_indices
-from tvclab.streams import generator, rank_slice
+from tvclab.streams import generator, rank_slice, seed_init
 
 from . import artifacts, checkpoint, distributed
 from .runlog import RunContext
 from .stage1 import encode_dataset
 
 
-SEGMENT_NAMES = ("prologue", "visual")  # sequence_layout's segments, in order
+
+
+_UNNAMED = {2: ("prologue", "visual")}  # an ARPrior built without a layout: paper P's two segments
 
 
 class TokenSet:
@@ -33,7 +35,8 @@ class TokenSet:
     def __init__(self, enc: dict, cfg: configs.Config, limit: int = 0):
         seq = enc["tokens"]
         if "prologue" in enc:
-            vis = seq + sequence_layout(cfg, seq.shape[1]).offset(1)
+            layout = sequence_layout(cfg, seq.shape[1])
+            vis = seq + layout.offset(layout.visual)
             seq = torch.cat([enc["prologue"], torch.where(seq < 0, seq, vis)], dim=1)  # -1: not encoded, kept
         n = len(seq) if not limit else min(limit, len(seq))
         self.seq, self.labels = seq[:n], enc["labels"][:n]
@@ -84,9 +87,9 @@ def build_prior(cfg: configs.Config, n_visual: int, num_classes: int) -> ARPrior
     App. C.4: a causal transformer ``stage2.ar`` with the flow head ``stage2.flow_head``)."""
     num_classes = num_classes if cfg.stage2.class_cond else 0
     if continuous(cfg):
-        if cfg.prologue.n:
+        if configs.prefix_tokens(cfg):
             raise ValueError("stage 2 for continuous tokens (quantizer.kind='none') models the visual latents only; "
-                             "set prologue.n=0 or use quantizer.kind=vq")
+                             "drop the tokens before the visual ones (paper P: no prologue) or use quantizer.kind=vq")
         return FlowARPrior.from_config(cfg.stage2.ar, cfg.stage2.flow_head, cfg.quantizer.code_dim, n_visual,
                                        num_classes)
     return ARPrior.from_config(cfg.stage2.ar, sequence_layout(cfg, n_visual), num_classes=num_classes)
@@ -105,6 +108,7 @@ def evaluate(ar: ARPrior | FlowARPrior, seq: torch.Tensor, labels: torch.Tensor,
     was = ar.training
     ar.eval()
     segs = ar.segments or [(ar.n_tokens, ar.vocab_size)]
+    names = getattr(ar, "segment_names", ()) or _UNNAMED.get(len(segs)) or tuple(f"segment{i}" for i in range(len(segs)))
     ce_pos = torch.zeros(ar.n_tokens, dtype=torch.float64)
     correct = 0.0
     for i in range(0, len(seq), chunk):
@@ -118,7 +122,7 @@ def evaluate(ar: ARPrior | FlowARPrior, seq: torch.Tensor, labels: torch.Tensor,
     out = {"gloss": float(ce_pos.sum()) / seq.numel(), "top1": correct / seq.numel()}
     if len(segs) > 1:
         start = 0
-        for name, (n, _) in zip(SEGMENT_NAMES, segs):
+        for name, (n, _) in zip(names, segs):
             out[f"gloss_{name}"] = float(ce_pos[start : start + n].sum()) / (n * len(seq))
             start += n
     return out
@@ -174,8 +178,8 @@ def train(ctx: RunContext) -> dict:
     flow = continuous(cfg)
     train_set = token_set(shared_tokens(ctx, "train", s2.train_images, train_indices(cfg)), cfg)
     val_set = token_set(shared_tokens(ctx, "val", s2.eval_images), cfg)
-    n_visual = train_set.seq.shape[1] - cfg.prologue.n
-    torch.manual_seed(cfg.seed + 1)
+    n_visual = train_set.seq.shape[1] - configs.prefix_tokens(cfg)
+    seed_init(cfg.seed, "stage2")  # the "init" stream (tvclab.streams.init_seed)
     ar = build_prior(cfg, n_visual, num_classes).to(dev)
     if flow:  # paper F App. C.4: input normalisation by the latents' scale (saved with the prior: a buffer)
         ar.scale.fill_(1.0 / train_set.std())

@@ -16,6 +16,7 @@ from tvclab import configs, streams
 from tvclab.flowprior import (HELD_OUT, FlowPrior, TargetUnavailable, load_flow_prior, prior_dir, source_config,
                               train_flow_prior)
 from tvclab.locks import dir_lock
+from tvclab.objectives import enabled_objectives, provide
 
 from . import artifacts
 from .stages import StageMissingError, command, default_run_dir
@@ -25,13 +26,15 @@ from .stage1 import encode_dataset, first_images, load_data, load_tokenizer
 
 
 def train_stage1(ctx: RunContext) -> dict:
-    """Stage 1 as the runner runs it: an aligned config's flow prior first (every process: one trains it, the
-    others wait and read it), then ``stage1.train``."""
-    if ctx.cfg.align.weight > 0:
-        ensure_flow_prior(ctx.cfg, progress=ctx.dist.master)
+    """Stage 1 as the runner runs it: each enabled objective's ``prepare`` hook first (every process; paper F's
+    alignment trains its flow prior there: one process trains it, the others wait and read it), then
+    ``stage1.train``."""
+    for obj in enabled_objectives(ctx.cfg):
+        obj.prepare(ctx)
     return stage1.train(ctx)
 
 
+@provide("flow_prior")
 def ensure_flow_prior(cfg: configs.Config, device="cpu", progress: bool = True) -> FlowPrior:
     """The flow prior of ``cfg.align``, trained first when its run directory has none (one writer at a time:
     another process asking for it waits, then reads it)."""
