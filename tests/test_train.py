@@ -102,6 +102,24 @@ def test_config_errors_list_the_valid_choices():
     assert r.returncode == 2 and "unknown config key 'tokenizer.bogus'" in r.stderr and "tokenizer.width" in r.stderr
 
 
+def test_unknown_key_names_the_closest_keys_in_one_line(capsys):
+    """An unknown --set key gets at most five suggestions (same leaf first, then difflib's spellings) and the
+    command that lists a section, in one line, exit 2, before --config is even looked at."""
+    from tvclab.train.__main__ import main
+
+    assert configs.suggest_keys("lr")[0] == "optim.lr"
+    assert {"optim.lr", "stage2.optim.lr", "posttrain.optim.lr"} <= set(configs.suggest_keys("lr"))
+    assert configs.suggest_keys("quantizer.codebok_size")[0] == "quantizer.codebook_size"
+    assert all(len(configs.suggest_keys(k)) <= configs.MAX_SUGGESTIONS for k in ("lr", "tokenizer.bogus", "x.y"))
+    assert main(["stage1", "--set", "lr=1e-3"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "optim.lr" in err and "--list-keys" in err, err
+    assert main(["--list-keys", "stage2.optim"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert "stage2.optim.lr" in listed and all(k.startswith("stage2.optim.") for k in listed)
+    assert main(["--list-keys", "nope"]) == 2 and "sections:" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------------ pipeline
 
 def test_smoke_pipeline_through_the_python_api(runs):

@@ -848,12 +848,53 @@ def check_unique(overrides) -> None:
                           f"once")
 
 
-def _unknown(key: str) -> ConfigError:
+MAX_SUGGESTIONS = 5
+
+
+def suggest_keys(key: str, n: int = MAX_SUGGESTIONS) -> list[str]:
+    """At most ``n`` valid dotted keys close to an unknown ``key``: first those whose leaf is the key's leaf (``lr``
+    -> ``optim.lr``, ``stage2.optim.lr``, ...), then difflib's closest spellings (``difflib.get_close_matches``,
+    ratio >= 0.6), then, when neither finds any, the first keys of the same section."""
+    import difflib
+
     valid = [k for k in keys() if k not in ("name", "tier")]
-    section = key.split(".")[0]
-    near = [k for k in valid if k.split(".")[0] == section] or valid
-    return ConfigError(f"unknown config key {key!r}; valid keys{' in ' + section if near is not valid else ''}: "
-                       f"{', '.join(near)}")
+    leaf, section = key.split(".")[-1], key.split(".")[0]
+    out = sorted((k for k in valid if k.split(".")[-1] == leaf), key=lambda k: k.count("."))  # shallowest first
+    out += [k for k in difflib.get_close_matches(key, valid, n=n, cutoff=0.6) if k not in out]
+    if not out:
+        out = [k for k in valid if k.split(".")[0] == section]
+    return out[:n]
+
+
+def keys_in(section: str | None = None) -> list[str]:
+    """The valid dotted ``--set`` keys, all of them or those of one section (``optim``, ``stage2.optim``, ...)."""
+    valid = [k for k in keys() if k not in ("name", "tier")]
+    if not section:
+        return valid
+    picked = [k for k in valid if k == section or k.startswith(section + ".")]
+    if not picked:
+        sections = sorted({k.rsplit(".", 1)[0] for k in valid if "." in k})
+        raise ConfigError(f"no config section {section!r}; sections: {', '.join(sections)}")
+    return picked
+
+
+def check_keys(overrides) -> None:
+    """Raise the unknown-key error (with suggestions) for the first ``key=value`` of ``overrides`` whose key no
+    config has; values are checked later, against the chosen preset."""
+    valid = set(keys())
+    for item in overrides:
+        key = str(item).split("=", 1)[0].strip()
+        if key and key not in valid:
+            raise _unknown(key)
+
+
+def _unknown(key: str) -> ConfigError:
+    near = suggest_keys(key)
+    section = key.split(".")[0] if "." in key else None
+    where = section if section and any(k.startswith(section + ".") for k in keys()) else None
+    guess = f"did you mean {', '.join(near)}?" if near else "no valid key is close to it"
+    return ConfigError(f"unknown config key {key!r}; {guess} "
+                       f"(python -m tvclab.train --list-keys {where or '[SECTION]'} lists the valid keys)")
 
 
 def _assign(cfg: Config, changes: dict, where: str = "--set") -> None:

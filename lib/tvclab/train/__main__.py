@@ -26,24 +26,33 @@ INTERRUPTED = 130  # the shell's status of a command stopped by SIGINT
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tvclab.train", description=__doc__.split(";")[0])
-    p.add_argument("stage", choices=sorted(STAGES), help="what to run")
-    p.add_argument("--config", required=True, help=f"method: {', '.join(configs.NAMES)}")
+    p.add_argument("stage", nargs="?", choices=sorted(STAGES), help="what to run")
+    p.add_argument("--config", help=f"method (required to run a stage): {', '.join(configs.NAMES)}")
+    p.add_argument("--list-keys", nargs="?", const="", default=None, metavar="SECTION",
+                   help="print the valid --set keys (all, or one section's, e.g. optim) and exit")
     p.add_argument("--tier", default="cpu", choices=configs.TIERS)
     p.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="override config leaves by dotted key, e.g. tokenizer.width=64 (repeatable); an unknown key lists the valid ones")
+                   help="override config leaves by dotted key, e.g. tokenizer.width=64 (repeatable); an unknown key "
+                        "names the closest valid ones (--list-keys SECTION lists them)")
     p.add_argument("--out", default=None, help="stage-1 run directory (default: <runs_root>/<tier>/<name>...)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its checkpoint")
     p.add_argument("--no-wait", action="store_true",
                    help="refuse (exit 2) instead of waiting when another process is writing the run directory")
     args = p.parse_args(argv)
     try:
+        if args.list_keys is not None:
+            print("\n".join(configs.keys_in(args.list_keys)))
+            return 0
         configs.check_unique(args.overrides)
+        configs.check_keys(args.overrides)  # an unknown key is named (with suggestions) before anything else
+        if args.stage is None or args.config is None:
+            p.error("a stage and --config are required to run, e.g. python -m tvclab.train stage1 --config "
+                    "baseline_1d --tier smoke")
         path = run(args.stage, args.config, args.tier, args.overrides, args.out, args.resume, wait=not args.no_wait)
     except USER_ERRORS as e:
         if os.environ.get("TVCLAB_DEBUG"):
             raise
-        print(f"error: {e}", file=sys.stderr)
-        print("(set TVCLAB_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)  # one line; TVCLAB_DEBUG=1 raises instead (docs/reliability.md)
         return 2
     except KeyboardInterrupt as e:  # tvclab.train.RunInterrupted says where and how to resume
         if os.environ.get("TVCLAB_DEBUG"):
