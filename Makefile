@@ -50,7 +50,8 @@ figures: install
 	$(BIN)/python -m tvclab.figures --tier $(TIER) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
 smoke: install
-	$(BIN)/python -m tvclab.figures --tier smoke --out-root $${TMPDIR:-/tmp}/tvclab-smoke
+	$(BIN)/python -m tvclab.figures --tier smoke --out-root runs/smoke/figures
+	@echo "smoke outputs: runs/smoke/figures (ignored by git, like every run under runs/)"
 
 test: install book-deps
 	$(BIN)/python -m pytest -q
