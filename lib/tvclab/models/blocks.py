@@ -61,8 +61,43 @@ class GEGLU(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        value, gate = self.fc1(x).chunk(2, dim=-1)
-        return self.fc2(F.gelu(value, approximate="tanh") * gate)
+        return self.fc2(gelu_gate(self.fc1(x)))
+
+
+def gelu_gate(h: torch.Tensor) -> torch.Tensor:
+    """gelu(value) * gate for ``h`` = [value | gate] on the last dimension (GEGLU's activation, tanh GELU).
+
+    The same values as ``value, gate = h.chunk(2, -1); F.gelu(value, approximate="tanh") * gate``, but its backward
+    writes the two halves of the gradient straight into one [.., 2h] tensor instead of autograd's ``cat`` of the
+    two (one copy of the widest activation per MLP and step, docs/throughput.md). Under ``torch.compile`` it is the
+    plain form (inductor fuses the whole activation and its backward, the ``cat`` included); under ``create_graph``
+    (a gradient of the gradient) its backward is the plain one."""
+    if torch.is_grad_enabled() and h.requires_grad and not torch.compiler.is_compiling():
+        return _GeluGate.apply(h)
+    value, gate = h.chunk(2, dim=-1)
+    return F.gelu(value, approximate="tanh") * gate
+
+
+class _GeluGate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, h: torch.Tensor) -> torch.Tensor:
+        value, gate = h.chunk(2, dim=-1)
+        act = F.gelu(value, approximate="tanh")
+        ctx.save_for_backward(h, act)
+        return act * gate
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        h, act = ctx.saved_tensors
+        value, gate = h.chunk(2, dim=-1)
+        if torch.is_grad_enabled():  # create_graph: differentiable ops only, act recomputed from the saved input
+            return torch.cat([torch.ops.aten.gelu_backward(grad * gate, value, approximate="tanh"),
+                              grad * F.gelu(value, approximate="tanh")], -1)
+        out = torch.empty_like(h, memory_format=torch.contiguous_format)
+        d_value, d_gate = out.chunk(2, dim=-1)
+        torch.mul(grad, act, out=d_gate)
+        torch.ops.aten.gelu_backward.grad_input(grad * gate, value, approximate="tanh", grad_input=d_value)
+        return out
 
 
 class KVCache:
