@@ -2,15 +2,20 @@
 
 Sequences are drawn in chunks; chunk i uses a generator seeded by (seed, i), so the samples do not depend on the
 chunk-to-process assignment under torchrun (rank r draws chunks r, r + N, ...; rank 0 gathers and writes).
+
+The ``sample`` stage writes ``samples_<n>.pt`` (images, tokens, labels, seed), ``samples_<n>.png`` (the images as a
+grid of ``GRID_COLUMNS`` columns, ``grid``) and the marker ``samples_<n>.json`` into the stage-2 directory, each
+atomically (``tvclab.io``), rank 0 only.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from tvclab.io import atomic_torch_save, atomic_write_json
+from tvclab.io import atomic_torch_save, atomic_write_bytes, atomic_write_json
 from tvclab import timing
 from tvclab.models import FlowARPrior, TokenLayout
 
@@ -20,6 +25,24 @@ from tvclab.streams import generator
 from .runlog import RunContext
 from .stage1 import load_tokenizer
 from .stage2 import load_prior
+
+
+GRID_COLUMNS = 8  # images per row of samples_<n>.png
+
+
+def grid_path(d, n: int) -> Path:
+    """``samples_<n>.png`` beside ``samples_<n>.pt`` (``artifacts.samples``): the sample grid of a stage-2 directory."""
+    return artifacts.samples(d, n).with_suffix(".png")
+
+
+def grid(images: torch.Tensor, path: str | Path, columns: int = GRID_COLUMNS) -> Path:
+    """Write ``images`` [n, C, H, W] in [-1, 1] as one PNG grid of ``columns`` columns (torchvision's ``make_grid``:
+    2-pixel padding, grayscale as RGB) to ``path``, atomically (rendered in memory, then ``atomic_write_bytes``)."""
+    from torchvision.utils import save_image
+
+    buf = io.BytesIO()
+    save_image(((images.float() + 1) / 2).clamp(0, 1), buf, nrow=columns, format="png")
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _stage2_dir(run_dir: Path) -> Path:
@@ -95,8 +118,8 @@ def sample(run_dir: str | Path, n: int, seed: int = 0, labels: torch.Tensor | No
 
 
 def run_stage(ctx: RunContext) -> dict:
-    """The ``sample`` stage: ``sample.n`` images into the stage-2 directory (``artifacts.samples``; rank 0 gathers
-    and writes)."""
+    """The ``sample`` stage: ``sample.n`` images into the stage-2 directory (``artifacts.samples`` and their grid,
+    ``grid_path``; rank 0 gathers, writes and prints where they went)."""
     cfg, d = ctx.cfg, ctx.dist
     n, batch = cfg.sample.n, cfg.sample.batch
     n_chunks = (n + batch - 1) // batch
@@ -114,7 +137,10 @@ def run_stage(ctx: RunContext) -> dict:
         order = sorted(imgs)
         out = {"images": torch.cat([imgs[c] for c in order]), "tokens": torch.cat([toks[c] for c in order]),
                "labels": part["labels"], "seed": cfg.sample.seed}
-        atomic_torch_save(artifacts.samples(ctx.dir, n), out)
+        pt, png = artifacts.samples(ctx.dir, n), grid_path(ctx.dir, n)
+        atomic_torch_save(pt, out)
+        grid(out["images"], png)
         atomic_write_json(artifacts.samples_marker(ctx.dir, n), {"n": n, "config": cfg.group("sample")})
+        print(f"sample: {n} samples in {pt}, their grid ({GRID_COLUMNS} columns) in {png}")
     distributed.barrier(d)
-    return {"n": n, "file": str(artifacts.samples(ctx.dir, n))}
+    return {"n": n, "file": str(artifacts.samples(ctx.dir, n)), "grid": str(grid_path(ctx.dir, n))}
