@@ -1,6 +1,9 @@
-"""What a notebook writes: figures (PNG + PDF), tables (CSV + Markdown) and results.json.
+"""What a notebook writes: figures (PNG + PDF), tables (CSV + Markdown), results.json and its result page.
 
-Every notebook calls these so the artifacts in ``figures/<notebook>/`` have one layout.
+Every notebook calls these so the artifacts in ``figures/<notebook>/`` have one layout. The result page
+``figures/<notebook>/README.md`` (``result_page``) is generated from results.json and the folder's tables and
+figures when the notebook saves its results (its last cell), so no number on it is typed by hand;
+``python -m tvclab.report figures/<notebook> ...`` regenerates it from committed files.
 """
 from __future__ import annotations
 
@@ -72,7 +75,8 @@ def save_table(rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike, na
 
 def save_results(results: Mapping[str, Any], out_dir: str | os.PathLike,
                  provenance: Mapping[str, Any] | None = None) -> Path:
-    """Write ``results.json`` (every number the notebook computed), atomically, keys sorted.
+    """Write ``results.json`` (every number the notebook computed), atomically, keys sorted, then the result page
+    ``README.md`` from it (``write_result_page``); call it after the notebook's last figure and table.
 
     Floats in ``results`` are rounded (``_clean``); ``provenance`` (``tvclab.provenance.collect(...)``) is stored
     as is under the key "provenance"."""
@@ -82,7 +86,9 @@ def save_results(results: Mapping[str, Any], out_dir: str | os.PathLike,
             raise ValueError("results already holds a 'provenance' key; pass it only as provenance=")
         out["provenance"] = dict(provenance)
     d = out_path(out_dir)
-    return atomic_write_json(d / "results.json", out)
+    path = atomic_write_json(d / "results.json", out)
+    write_result_page(d)
+    return path
 
 
 def load_results(out_dir: str | os.PathLike) -> dict:
@@ -123,3 +129,129 @@ def interval_cell(s: Mapping | None, digits: int = 3, missing: str = "n/a") -> s
 def row_cell(row, key: str, digits: int = 3, missing: str = "n/a") -> str:
     """``interval_cell`` of column ``key`` of a table row (``evaluation.Row``: its ``summary`` over seeds)."""
     return interval_cell(row.summary.get(key), digits, missing)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the result page: figures/<notebook>/README.md, generated (never edited by hand)
+
+PAGE = "README.md"
+GENERATED = "<!-- generated from results.json by tvclab.report.result_page; regenerate: python -m tvclab.report {} -->"
+
+
+def _notebook_title(stem: str) -> str:
+    """The first markdown heading of ``notebooks/<stem>.py``, or the stem where there is no such source."""
+    from .paths import NOTEBOOKS
+
+    src = NOTEBOOKS / f"{stem}.py"
+    if src.is_file():
+        for line in src.read_text().splitlines():
+            if line.startswith("# # "):
+                return line[4:].strip()
+    return stem
+
+
+def _claim_rows(results: Mapping[str, Any]) -> list[dict]:
+    """The claims of results.json as table rows: the rows a notebook kept (``claims.judge``'s "claims"), or rows
+    built from the raw results (``claims.table``) where an older results.json kept only those."""
+    from . import claims
+
+    rows = list(results.get("claims") or [])
+    if rows and isinstance(rows[0].get("difference"), Mapping):
+        rows = claims.table(rows)
+    return rows
+
+
+# the columns of ``claims.table`` in its order (results.json sorts keys); a column none of the rows has is left out
+CLAIM_COLUMNS = ("claim", "verdict", "holm", "ours", "reference", "difference", "interval", "mde", "effect", "paper",
+                 "n")
+
+
+def _claim_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    present = {k for r in rows for k in r}
+    return [c for c in CLAIM_COLUMNS if c in present] + sorted(present - set(CLAIM_COLUMNS))
+
+
+def _provenance_lines(stem: str, results: Mapping[str, Any]) -> list[str]:
+    p = results.get("provenance") or {}
+    tier = p.get("tier", results.get("tier", "unknown"))
+    seeds = p.get("seeds", results.get("seeds"))
+    commit = str(p.get("git_commit") or "unknown")[:10] + (" (uncommitted changes)" if p.get("git_dirty") else "")
+    parts = [f"notebook [`notebooks/{stem}.py`](../../notebooks/{stem}.py)", f"tier **{tier}**",
+             "seeds " + (", ".join(str(s) for s in seeds) if seeds else "none (deterministic)"),
+             f"commit `{commit}`"]
+    if results.get("dataset"):
+        parts.append(f"data {results['dataset']}")
+    n = (p.get("n") or {}).get("frechet")
+    if n:
+        parts.append(f"{n} test images per Fréchet number")
+    wall = (p.get("time_s") or {}).get("wall")
+    if isinstance(wall, (int, float)):
+        parts.append(f"{wall / 60:.1f} min to run")
+    lines = [" · ".join(parts), ""]
+    if tier == "smoke":
+        lines += ["> **Smoke tier**: a check that the pipeline runs; these numbers mean nothing.", ""]
+    return lines
+
+
+def result_page(out_dir: str | os.PathLike) -> str:
+    """The result page of a notebook's output folder: its title, where the numbers come from (tier, seeds,
+    commit, N), the claims with their verdicts (Holm-adjusted and with the minimum detectable effect where the
+    results carry them), every table the notebook saved and every figure, all read from the folder."""
+    d = Path(out_dir)
+    results = load_results(d)
+    stem = d.resolve().name
+    lines = [f"# {_notebook_title(stem)}", "", GENERATED.format(f"figures/{stem}"), ""]
+    lines += _provenance_lines(stem, results)
+    rows = _claim_rows(results)
+    if rows:
+        lines += ["## Claims", ""]
+        if not any("mde" in r for r in rows):
+            lines += ["> These verdicts predate the evidence protocol ([docs/protocol.md](../../docs/protocol.md)): "
+                      "their intervals are not all Student t over seeds and no minimum detectable effect was "
+                      "recorded. Read them as provisional until the notebook is rerun.", ""]
+        else:
+            lines += ["Verdicts at 95%: *holds*, *does not hold* or *inconclusive* (the interval covers the "
+                      "bound); *holm* is the verdict after Holm's correction over the notebook's claims, *mde* "
+                      "the smallest difference the comparison had 80% power to detect "
+                      "([docs/protocol.md](../../docs/protocol.md)).", ""]
+        lines += [markdown_table(rows, _claim_columns(rows)).rstrip(), ""]
+    tables = sorted(p for p in d.glob("*.md") if p.name not in (PAGE, "claims.md"))
+    if tables:
+        lines += ["## Tables", ""]
+        for t in tables:
+            lines += [f"### {t.stem}", "", f"[CSV]({t.stem}.csv)" if (d / f"{t.stem}.csv").exists() else "", "",
+                      t.read_text().strip(), ""]
+    figs = sorted(d.glob("*.png"))
+    if figs:
+        lines += ["## Figures", ""]
+        for f in figs:
+            pdf = f" ([PDF]({f.stem}.pdf))" if f.with_suffix(".pdf").exists() else ""
+            lines += [f"### {f.stem}{pdf}", "", f"![{f.stem}]({f.name})", ""]
+    return "\n".join(ln for i, ln in enumerate(lines) if ln or (i and lines[i - 1])).rstrip() + "\n"
+
+
+def write_result_page(out_dir: str | os.PathLike) -> Path:
+    """Write ``README.md`` (``result_page``) into the notebook's output folder, atomically."""
+    return atomic_write_text(Path(out_dir) / PAGE, result_page(out_dir))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tvclab.report FOLDER...``: regenerate each output folder's result page from its results.json."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m tvclab.report", description=main.__doc__.split(": ", 1)[1])
+    ap.add_argument("folders", nargs="+", type=Path, help="notebook output folders, e.g. figures/02_wartok")
+    a = ap.parse_args(argv)
+    for f in a.folders:
+        if not (f / "results.json").is_file():
+            print(f"error: {f} has no results.json; pass a notebook's output folder (figures/<notebook>), or run "
+                  f"the notebook first (make figures ONLY={f.name})", file=sys.stderr)
+            return 2
+    for f in a.folders:
+        print(write_result_page(f))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
