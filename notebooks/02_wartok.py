@@ -23,6 +23,65 @@
 # use fewer codes" draws), a WGF-weight sweep, and every Table 1 baseline. wAR-Tok is better than a smaller
 # codebook only if it sits above that frontier. The runs go through `tvclab.train` (the same code as
 # `python -m tvclab.train ...`) and are reused from `runs/<tier>/` when they exist.
+#
+# The experiment code this notebook calls (the per-seed measurements of a row, the loops that build each table,
+# the figure drawing, the paper's reference numbers) is `tvclab.studies.wartok`; the method itself is
+# `tvclab.losses.wgf_dpd_loss` with `tvclab.quantize.prob_ste`, wired into training by `tvclab.objectives.wgf_dpd`.
+
+# %% [markdown]
+# ## The method: WGF-DPD (W §3, §4.2–4.7, Algorithm 1)
+#
+# **Why a prior term at all.** TVC (W §3, Theorem 3.1 and Corollary 3.2) says the model is exact,
+# $p_\theta(x) = p_{\rm data}(x)$, once two of its three consistencies hold (the third follows; one case needs a
+# completeness condition); two-stage training secures likelihood
+# consistency in stage 1 and leaves prior consistency, $p_\theta(z) = q_\phi(z)$, entirely to stage 2, so the
+# tokenizer never learns whether its tokens are easy for an AR prior ([00 §4](00_tvc_derivations.ipynb) checks the
+# corollary, [00 §5](00_tvc_derivations.ipynb) two-stage training as TVC). W keeps the reconstruction term and adds
+# a **distributional prior divergence** on the aggregate posterior $q_\phi(z) = \mathbb E_{p_{\rm data}}[q_\phi(z\mid x)]$
+# (W eq. 2, §4.2):
+#
+# $$\mathcal L_{\rm DPD} = -\mathbb E_{x\sim p_{\rm data}}\,\mathbb E_{z\sim q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big]
+#   + \mathrm{KL}\big(q_\phi(z)\,\|\,p_\theta(z)\big).$$
+#
+# The ELBO would instead charge $\mathbb E_x\,\mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z))$ per image, which also
+# pays for the information $I(X;Z)$ the tokens carry ([00 §3](00_tvc_derivations.ipynb): ELBO plus the posterior
+# gap; [00 §7](00_tvc_derivations.ipynb) shows the instance-wise version collapsing $I(X;Z)$ on a toy).
+#
+# **The particle update.** WGF-DPD treats the tokens as particles and moves them along the Wasserstein gradient
+# flow of $\mathcal L_{\rm DPD}$ (§4.3, App. E). The first variation of the KL gives the velocity (eq. 3, §4.4)
+#
+# $$\nabla_z \mathcal L_{\rm DPD} = -\nabla_z \log p_\theta(x\mid z) + \nabla_z \log q(z) - \nabla_z \log p_\theta(z),$$
+#
+# where the intractable $q(z)$ is replaced by a proxy AR $q_\psi$ trained by cross-entropy on the tokenizer's
+# current tokens. For a one-hot code $z$ and $\log P(z\mid\mathbf p) = \sum_k z_k \log p_k$ the categorical score
+# is $\nabla_z \log P = \log \mathbf p$ (§4.5), so the particle gradient of token $t$ is **W eq. 4**:
+#
+# $$g_{z_t} = -\nabla_{z_t} \log p_\theta(x\mid z) + \log \mathbf Q_\psi(\cdot\mid z_{<t}) - \log \mathbf P_\theta(\cdot\mid z_{<t}),$$
+#
+# with $\log\mathbf Q_\psi$, $\log\mathbf P_\theta$ the $K$-vectors of the two ARs' next-token log-probabilities:
+# two forward passes, no backpropagation through either AR.
+#
+# **Through the quantiser: prob-STE** (§4.5, App. F.1). The VQ distance logits
+# $\ell_k = -\lVert u - c_k\rVert^2/\tau$ give $h = \mathrm{softmax}(\ell)$, the forward pass uses the hard code
+# $z = \mathrm{onehot}(\arg\max_k h_k)$ and the backward pass takes $\partial z/\partial h \approx I$, so
+# $\nabla_\phi \approx (\partial h/\partial\phi)^\top g_z$. The library injects eq. 4's prior term as the surrogate
+# (Algorithm 1 lines 5–6, `wgf_dpd_loss`, with $\mathrm{sg}$ the stop-gradient)
+#
+# $$L_{\rm WGF} = \frac{1}{Bn}\sum_{b,t,k} h_{btk}\;\mathrm{sg}\big[\log \mathbf Q_\psi - \log \mathbf P_\theta\big]_{btk},
+#   \qquad \frac{\partial L_{\rm WGF}}{\partial h} = \frac{\log \mathbf Q_\psi - \log \mathbf P_\theta}{Bn}.$$
+#
+# Fed the one-hot codes, its value is the per-token mean of $\log q_\psi(z_t\mid z_{<t}) - \log p_\theta(z_t\mid z_{<t})$,
+# an estimate of the §4.7 decomposition
+#
+# $$\mathbb E_{q_\phi(z)}\big[\log q_\psi(z) - \log p_\theta(z)\big] = \mathrm{KL}(q_\phi\,\|\,p_\theta) - \mathrm{KL}(q_\phi\,\|\,q_\psi):$$
+#
+# the true prior divergence minus the proxy's error ([00 §6](00_tvc_derivations.ipynb) checks this identity and the
+# categorical score by finite differences). A tokenizer step minimises reconstruction
+# $+\;w\,L_{\rm WGF}$ $+$ the proxy's cross-entropy; the target $p_\theta$ is a fixed random AR read at a low
+# temperature $T$ (App. F.1). The two knobs the paper leaves open, $w$ (`wgf.weight`) and $T$
+# (`wgf.target_temperature`), are chosen below on the validation split. Notebooks
+# [01](01_flow_alignment_toy.ipynb) and 03 test paper F's other route to prior consistency: continuous latents
+# aligned to a flow prior instead of hard codes moved by an AR's scores.
 
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper renders run directories only
@@ -47,46 +106,69 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import claims, configs, data, evaluation, frontier, losses, provenance, stats, tiers, timing, train
-from tvclab.report import interval_cell, save_figure, save_results, save_table
-
-TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
-from tvclab.train.stage1 import marginal_stats
+from tvclab import claims, configs, data, evaluation, losses, provenance, tiers, timing
+from tvclab.losses import wgf_dpd_loss
+from tvclab.quantize import prob_ste
+from tvclab.report import save_figure, save_results, save_table
+from tvclab.studies import wartok
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
 timing.reset()  # results.json's time_s: this execution's seconds by phase (tvclab.timing)
-# the tier's run presets, seeds, bootstrap resamples and FD-clf classifier (smoke: 2 seeds, 2 sweep points, a
-# 30-step stand-in classifier whose numbers mean nothing)
+
+# %% [markdown]
+# ### Eq. 4 on a tiny tensor
+#
+# One image ($B = 1$) of $n = 3$ tokens over $K = 5$ codes, with random logits standing in for the VQ distances and
+# random next-token distributions standing in for the two ARs. `prob_ste` picks the hard codes, `wgf_dpd_loss` is
+# the surrogate above. What to look for: the loss equals the mean of $\log q_\psi(z_t) - \log p_\theta(z_t)$ at the
+# chosen codes (the §4.7 surrogate), and the gradient that reaches the logits is exactly the softmax Jacobian applied
+# to eq. 4's score $(\log\mathbf Q_\psi - \log\mathbf P_\theta)/(Bn)$: the straight-through path of §4.5, with nothing
+# differentiated through either AR. The cell draws from its own generator, so the notebook's random stream is
+# untouched.
+
+# %%
+g = torch.Generator().manual_seed(0)
+logits = torch.randn(1, 3, 5, generator=g).requires_grad_()  # stands in for -||u - c_k||^2 / tau
+log_q = torch.log_softmax(torch.randn(1, 3, 5, generator=g), -1)  # proxy q_psi(. | z_<t), one row per token
+log_p = torch.log_softmax(torch.randn(1, 3, 5, generator=g), -1)  # target p_theta(. | z_<t)
+z = prob_ste(logits)  # forward: the hard one-hot; backward: through h = softmax(logits)
+loss = wgf_dpd_loss(z.onehot, log_q, log_p)
+loss.backward()
+score, h = (log_q - log_p)[0] / 3, z.probs[0].detach()  # eq. 4's prior term, averaged over the B n = 3 tokens
+at_codes = (log_q - log_p)[0].gather(-1, z.index[0, :, None]).mean()
+print(f"hard codes z_t = {z.index[0].tolist()};  L_WGF = {loss.item():.4f},  mean_t [log q_psi(z_t) - log p_theta(z_t)]"
+      f" = {at_codes.item():.4f}")
+print("d L_WGF / d logits == softmax Jacobian^T (log Q - log P) / (Bn):",
+      torch.allclose(logits.grad[0], h * (score - (h * score).sum(-1, keepdim=True)), atol=1e-6))
+
+# %% [markdown]
+# ### The tier's settings
+#
+# The next cell reads the tier (`tvclab.tiers`, `evaluation.tier_setup`): its run presets, seeds, bootstrap
+# resamples and FD-clf classifier (smoke: 2 seeds, 2 sweep points, a 30-step stand-in classifier whose numbers mean
+# nothing), the codebook sweep below the preset $K$ (`wartok.sweep_codebooks`), the K/16 control, and the WGF-DPD
+# settings the validation search tries (`wartok.search_grid`: the preset, 3x its weight, and at the cpu tier the
+# other target temperature). It prints one line of what this execution runs.
+
+# %%
+TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds, dataset)
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline, dataset).seeds  # the same rule, more seeds
 N_EVAL = n_eval or (50_000 if TIER.paper else TIER.n_frechet)  # paper: FID-50K (W §5)
 N_MATCH = min(N_EVAL, 250)  # validation images per snapshot score (matched-rFID selection)
 base_cfg = configs.get("baseline_1d", RUN_TIER)
 K0 = base_cfg.quantizer.codebook_size
-SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})  # cpu: 8, 16, 32, 64 (+ 256)
+SWEEP_K = wartok.sweep_codebooks(K0, SMOKE)  # cpu: 8, 16, 32, 64 (+ 256)
 K_CONTROL = max(2, K0 // 16)  # the control row the paper lacks: the 1D baseline with codebook K/16
-COMMON = [f"data.dataset={dataset}"]
-if dataset != "fashion_mnist":
-    COMMON += [f"data.image_size={data.native_size(dataset)}"]
-LABELS = {"baseline_1d": "1D tokenizer (TiTok)", "tail_dropout": "tail dropout", "fm_decoder": "FM decoder",
-          "fm_tail": "FM + tail", "fm_tail_tied": "FM + tail + tied", "wartok": "wAR-Tok (WGF-DPD)",
-          "control_small_k": f"1D, codebook K/16 = {K_CONTROL} (control)"}
-# Paper W's CIFAR-10 numbers (Table 3: matched 400K iterations; Table 1: matched rFID ~5), for reading beside ours.
-PAPER_T3 = {"baseline_1d": (2.30, 52.53, 1.38), "tail_dropout": (3.35, 23.37, 0.93), "fm_decoder": (3.41, 38.63, 1.52),
-            "fm_tail": (4.42, 22.76, 1.09), "fm_tail_tied": (6.49, 44.79, 1.37), "wartok": (3.06, 11.30, 0.34)}
-PAPER_T1 = {"baseline_1d": ("50K", 4.89, 44.42, 1.07), "tail_dropout": ("90K", 4.94, 17.60, 0.78),
-            "fm_decoder": ("290K", 4.91, 38.68, 1.50), "fm_tail": ("350K", 5.07, 24.23, 1.13),
-            "fm_tail_tied": ("500K", 5.01, 42.60, 1.41), "wartok": ("100K", 4.99, 14.50, 0.42)}
+COMMON = wartok.common_sets(dataset)
+LABELS = wartok.labels(K_CONTROL)
 wc = configs.get("wartok", RUN_TIER)
-# the WGF-DPD settings searched on the validation split (seed `seed`): the weight sweep at the preset target
-# temperature, and the other temperature at the preset weight
 W0, T_0 = wc.wgf.weight, wc.wgf.target_temperature
-SEARCH = {f"w{w:g}_T{t:g}": (w, t) for w, t in
-          ([(W0, T_0), (W0 * 3, T_0)] if SMOKE else [(W0, T_0), (W0 * 3, T_0), (W0, 0.1 if T_0 != 0.1 else 0.03)])}
-results: dict = {"tier": tier, "seeds": SEEDS, "seeds_headline": SEEDS_HEAD, "dataset": dataset, "n_eval": N_EVAL, "rows": {},
-                 "validation_split": data.validation_split(dataset), "sweep_k": SWEEP_K + [K0]}
+SEARCH = wartok.search_grid(W0, T_0, SMOKE)  # {"w<weight>_T<temperature>": (weight, temperature)}
+results: dict = {"tier": tier, "seeds": SEEDS, "seeds_headline": SEEDS_HEAD, "dataset": dataset, "n_eval": N_EVAL,
+                 "rows": {}, "validation_split": data.validation_split(dataset), "sweep_k": SWEEP_K + [K0]}
 print(f"tier {tier}: stage-1 {base_cfg.optim.steps} steps (validation rows every {base_cfg.optim.eval_every}, snapshots every "
       f"{base_cfg.evaluation.snapshot_every or base_cfg.optim.eval_every}), width "
       f"{base_cfg.tokenizer.width}, {base_cfg.tokenizer.n_tokens} tokens, K = {K0}; stage-2 "
@@ -114,6 +196,9 @@ print(f"tier {tier}: stage-1 {base_cfg.optim.steps} steps (validation rows every
 # over seeds carries a Student-t interval (the "interval" column: "t, n seeds"); one-seed rows are marked
 # "(1 seed)" and their Fréchet numbers carry a bootstrap interval over samples: a description, not a verdict over
 # seeds. Verdicts come from `tvclab.claims`, with a Holm adjustment over all the notebook's claims.
+#
+# The next cell prints the baseline's full configuration (the first 2000 characters of it), the settings every row
+# starts from before its own overrides.
 
 # %%
 print(json.dumps(base_cfg.to_dict())[:2000])
@@ -136,28 +221,16 @@ if not TIER.trains_inline:
 #   whatever the decoder; what remains is the prior's share. **gFD - rFD**: the two of the same seed, averaged over
 #   seeds (always in classifier features, like pFD-clf where gFD is FD-clf).
 # * For selection only: the validation PSNR (stage 1's last validation row) and validation rate (stage 2's).
+#
+# `wartok.RowMetrics` computes all of these for one seed (and keeps its first 64 samples for Fig. 2);
+# `evaluation.row_runner` trains or reuses a row's seeds and summarises them. The first rows are the codebook sweep
+# (the baseline at every $K$, the preset $K$ with the headline seeds) and the WGF-DPD search variants (one seed
+# each).
 
 # %%
 real_test = evaluation.reference_images(dataset, "test", N_EVAL, image_size=base_cfg.data.image_size)
-first_samples = {}  # Fig. 2: 64 samples per run directory
-
-
-def row_metrics(r: evaluation.SeedRuns) -> dict:
-    """One seed's test-split numbers (and the validation numbers selections read); ``table_row`` calls it."""
-    fd, imgs, rf, _ = evaluation.fd_columns(r, real_test, dataset, CLF, BOOT)  # rFD, gFD, pFD, gFD - rFD
-    first_samples.setdefault(r.stage1, imgs[:64])
-    t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(r.stage2)
-    v1, v2 = evaluation.validation_rows(r.stage1)[-1], evaluation.validation_rows(r.stage2)[-1]
-    n_tok = r.config.tokenizer.n_tokens
-    return {**fd, "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
-            "top1": t2["top1"], "codes_used": t1["codes_used"], "token_entropy": t1["token_entropy"],
-            "val_psnr": v1["psnr"], "val_rate": v2["gloss"] * n_tok,
-            "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
-            "n": rf["n"], "features": rf["features"]}
-
-
+row_metrics = wartok.RowMetrics(real_test, dataset, CLF, BOOT)  # one seed's numbers; row_metrics.samples: Fig. 2
 run_row = evaluation.row_runner(RUN_TIER, row_metrics)
-
 
 sweep = {K0: run_row("baseline_1d", COMMON, SEEDS_HEAD)}
 for k in SWEEP_K:
@@ -176,34 +249,18 @@ print(f"codebook sweep and WGF search done after {time.time() - T0:.0f} s")
 # at its own rate (validation PSNR and validation rate, the frontier through the sweep's validation means). The
 # frontier starts at rate 0 with the PSNR of the best constant image (the mean training image: what a one-code
 # tokenizer decodes), so a variant below the smallest codebook's PSNR is still placed. The winner becomes the
-# wAR-Tok row and gets `n_seeds` seeds.
+# wAR-Tok row and gets `n_seeds_headline` seeds.
+#
+# How to read the table: one row per variant; the last column is the PSNR (dB) the variant gains over the frontier
+# at its own validation rate (positive: above the frontier, empty: its rate lies outside the frontier). The largest
+# gain wins; the printed line names it.
 
 # %%
-from tvclab.metrics import psnr
-
-
-def constant_anchor(split: str) -> tuple[float, float]:
-    """(rate 0, PSNR of the mean training image against the first N images of ``split``): the frontier's K = 1."""
-    mean = evaluation.reference_images(dataset, "train", 5000, image_size=base_cfg.data.image_size).mean(0, keepdim=True)
-    imgs = evaluation.reference_images(dataset, split, N_EVAL, image_size=base_cfg.data.image_size)
-    return 0.0, float(psnr(mean.expand_as(imgs), imgs))
-
-
-ANCHOR_VAL, ANCHOR_TEST = constant_anchor("val"), constant_anchor("test")
-val_sweep = {k: list(zip(r.values("val_rate"), r.values("val_psnr"))) for k, r in sweep.items()}
-search_rows = []
-for key, r in search.items():
-    g = frontier.bootstrap_gap(val_sweep, list(zip(r.values("val_rate"), r.values("val_psnr"))), "psnr_gain",
-                               anchor=ANCHOR_VAL)
-    w, t = SEARCH[key]
-    search_rows.append({"variant": key, "wgf.weight": w, "wgf.target_temperature": t,
-                        "val rate (nats/image)": r.mean("val_rate"), "val PSNR": r.mean("val_psnr"),
-                        "val PSNR gain over the frontier (dB)": g["value"]})
-scored = [row for row in search_rows if row["val PSNR gain over the frontier (dB)"] is not None]
-if scored:
-    chosen = max(scored, key=lambda row: row["val PSNR gain over the frontier (dB)"])["variant"]
-else:  # every variant fell outside the sweep's PSNR range: keep the preset, say so
-    chosen = f"w{W0:g}_T{T_0:g}"
+ANCHOR_VAL, ANCHOR_TEST = (wartok.constant_anchor(dataset, split, N_EVAL, base_cfg.data.image_size)
+                           for split in ("val", "test"))
+search_rows = wartok.search_table(search, SEARCH, sweep, ANCHOR_VAL)
+chosen, inside = wartok.choose_variant(search_rows, default=f"w{W0:g}_T{T_0:g}")
+if not inside:  # every variant fell outside the sweep's PSNR range: keep the preset, say so
     print("no variant lies inside the frontier's validation rate range; the preset is kept")
 CHOSEN = SEARCH[chosen]
 print(save_table(search_rows, out_dir, "wgf_search_validation", digits=4))
@@ -211,6 +268,13 @@ print(f"chosen on validation: wgf.weight={CHOSEN[0]:g}, wgf.target_temperature={
 results["wgf_search"] = {"rows": search_rows, "chosen": {"weight": CHOSEN[0], "target_temperature": CHOSEN[1]},
                          "criterion": "validation PSNR gain over the codebook frontier at equal validation rate",
                          "anchor_val": ANCHOR_VAL}
+
+# %% [markdown]
+# ### The Table 1 rows at the chosen setting
+#
+# With $w$ and $T$ fixed on validation, the remaining rows train: the 1D baseline is the sweep's preset-$K$ row,
+# tail dropout and the two flow-matching decoders without tied steps get one seed, FM + tail + tied and the K/16
+# control `n_seeds`, and wAR-Tok at the chosen setting the headline seeds.
 
 # %%
 WARTOK_SETS = COMMON + [f"wgf.weight={CHOSEN[0]:g}", f"wgf.target_temperature={CHOSEN[1]:g}"]
@@ -222,50 +286,23 @@ rows = {"baseline_1d": sweep[K0],
         "wartok": run_row("wartok", WARTOK_SETS, SEEDS_HEAD),
         "control_small_k": sweep[K_CONTROL]}
 print(f"all rows trained and evaluated after {time.time() - T0:.0f} s")
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["baseline_1d"].per_seed[0]["metric"]]
+METRIC = wartok.frechet_label(rows["baseline_1d"])  # "FD-clf" without Inception weights, else "FID"
 
+# %% [markdown]
+# ## Table 3: matched iterations (W App. B)
+#
+# Every row at the same stage-1 iterations, on the test split (`wartok.table3`). How to read it: each cell is the
+# mean over the row's seeds with its 95% Student-t interval, or, for a one-seed row, the single value: with a
+# bootstrap interval over samples in the Fréchet columns, marked "(1 seed)" in the others (the "interval" column
+# says which). Compare rows down a column; the paper's
+# CIFAR-10 columns at the right are for the direction of each comparison, not its size (their FID is not our
+# FD-clf). The column to read with the frontier in mind is the rate beside PSNR: a lower gLoss bought with a lower
+# PSNR is what a smaller codebook also buys.
 
-def quantity(r: evaluation.Row, metric: str):
-    """What the claims helper reads: per-seed values, or one Fréchet number with its interval over samples."""
-    m = r.per_seed[0]
-    if len(r.per_seed) == 1 and m.get(f"{metric}_lo") is not None:
-        return {"value": m[metric], "lo": m[f"{metric}_lo"], "hi": m[f"{metric}_hi"]}
-    return r.values(metric)
-
-
-def cell(r: evaluation.Row, metric: str) -> str:
-    """mean [interval] for a table cell: over seeds, or over samples for a one-seed Fréchet number."""
-    q = quantity(r, metric)
-    if isinstance(q, dict):
-        return f"{q['value']:.3f} [{q['lo']:.3f}, {q['hi']:.3f}] (1 seed)"
-    return interval_cell(r.summary[metric])
-
-
-def interval_kind(r: evaluation.Row) -> str:
-    """The interval of a row's cells: Student t over its seeds, or (one seed) over samples for Fréchet numbers."""
-    n = len(r.seeds)
-    return "1 seed: none (Fréchet: bootstrap over samples)" if n == 1 else f"t, {n} seeds"
-
-
-table3 = []
-for row, r in rows.items():
-    results["rows"][row] = {"matched_iterations": {"iters": r.runs[0].config.optim.steps, "seeds": r.seeds,
-                                                   "per_seed": r.per_seed, "summary": r.summary}}
-    p = PAPER_T3.get(row, (None, None, None))
-    table3.append({"method": LABELS[row], "seeds": len(r.seeds), "iters": r.runs[0].config.optim.steps,
-                   f"r{METRIC}": cell(r, "rfid"), f"g{METRIC}": cell(r, "gfid"), "pFD-clf": cell(r, "pfd"),
-                   f"g{METRIC} - r{METRIC}": cell(r, "gap"), "interval": interval_kind(r),
-                   "gLoss (nats/token)": cell(r, "gloss"), "rate (nats/image)": cell(r, "rate"),
-                   "top-1": cell(r, "top1"), "PSNR": cell(r, "psnr"), "codes used": cell(r, "codes_used"),
-                   "token entropy": cell(r, "token_entropy"), "paper rFID": p[0], "paper gFID": p[1],
-                   "paper gLoss": p[2]})
-results["frechet"] = {"metric": rows["baseline_1d"].per_seed[0]["metric"], "label": METRIC,
-                      "features": rows["baseline_1d"].per_seed[0]["features"], "n": N_EVAL,
-                      "interval": f"95% Student t over seeds (n in each row's 'interval'); one-seed rows: "
-                                  f"percentile bootstrap over samples ({BOOT} resamples)",
-                      "pfd": "pFD-clf: AR samples against the tokenizer's reconstructions of the same test images "
-                             "(classifier features); gap: gFD - rFD of the same seed",
-                      "reference": f"first {N_EVAL} {dataset} test images (rFD: reconstructed vs original; gFD: AR samples)"}
+# %%
+table3, matched_iterations = wartok.table3(rows, LABELS, METRIC)
+results["rows"].update(matched_iterations)
+results["frechet"] = wartok.frechet_record(rows["baseline_1d"], N_EVAL, BOOT, dataset)
 print(f"Table 3 (matched iterations), {METRIC} at N = {N_EVAL}; paper columns: CIFAR-10 FID at 400K")
 print(save_table(table3, out_dir, "table3_matched_iterations", digits=4))
 
@@ -274,52 +311,23 @@ print(save_table(table3, out_dir, "table3_matched_iterations", digits=4))
 #
 # Test-split PSNR and rFD-clf against the prior's rate (gLoss x tokens, nats per image). The line is the codebook
 # sweep without WGF (K = 8, 16, 32, 64 and 256 at the cpu tier, so the frontier is measured where wAR-Tok's rate
-# lies, not drawn as a straight segment between K = 16 and 256; `n_seeds` seeds each, bars: one standard deviation
-# over seeds); crosses are the
-# WGF-DPD search variants (one seed), the star is the chosen wAR-Tok row (`n_seeds` seeds), and the other markers
+# lies, not drawn as a straight segment between K = 16 and 256; `n_seeds` seeds each, the preset K
+# `n_seeds_headline`, bars: one standard deviation over seeds); crosses are the
+# WGF-DPD search variants (one seed), the star is the chosen wAR-Tok row (`n_seeds_headline` seeds), and the other markers
 # are Table 1's baselines; the frontier starts at rate 0 with the best constant image (K = 1). The headline verdict:
 # is wAR-Tok above the frontier, beyond the bootstrap interval over seeds? Read two ways: its PSNR gain over the
 # frontier at its own rate, and the rate it saves at its own PSNR (defined only up to the sweep's best PSNR).
+#
+# The gaps come from `tvclab.frontier.bootstrap_gap` (piecewise-linear interpolation along the sweep's seed means,
+# a percentile bootstrap that resamples every point's seeds on its own). How to read the figure: in panel (a) up
+# and to the left is better (more PSNR for fewer nats), in panel (b) down and to the left; a point above the grey
+# line in (a) beats "use fewer codes". The printed line gives both gaps with their intervals: an interval that
+# straddles zero means this tier cannot tell wAR-Tok from a smaller codebook.
 
 # %%
-test_sweep = {k: list(zip(r.values("rate"), r.values("psnr"))) for k, r in sweep.items()}
-w_points = list(zip(rows["wartok"].values("rate"), rows["wartok"].values("psnr")))
-gap = frontier.bootstrap_gap(test_sweep, w_points, "rate_saving", anchor=ANCHOR_TEST)
-gap_psnr = frontier.bootstrap_gap(test_sweep, w_points, "psnr_gain", anchor=ANCHOR_TEST)
-results["frontier"] = {"sweep": {str(k): {"rate": r.values("rate"), "psnr": r.values("psnr"), "rfid": r.values("rfid"),
-                                          "codes_used": r.values("codes_used")} for k, r in sweep.items()},
-                       "wartok": {"rate": rows["wartok"].values("rate"), "psnr": rows["wartok"].values("psnr")},
-                       "rate_saving_at_equal_psnr": gap, "psnr_gain_at_equal_rate": gap_psnr,
-                       "anchor_test": ANCHOR_TEST}
+gap, gap_psnr, results["frontier"] = wartok.frontier_gaps(sweep, rows["wartok"], ANCHOR_TEST)
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
-ks = sorted(sweep)
-for ax, metric, label in ((axes[0], "psnr", "PSNR (dB, test)"), (axes[1], "rfid", f"r{METRIC} (test)")):
-    xs = [sweep[k].mean("rate") for k in ks]
-    ys = [sweep[k].mean(metric) for k in ks]
-    if metric == "psnr":
-        ax.plot([ANCHOR_TEST[0], xs[0]], [ANCHOR_TEST[1], ys[0]], ":", color="0.35")
-        ax.plot(*ANCHOR_TEST, "o", mfc="white", color="0.35", label="K = 1: the mean image (rate 0)")
-    xe = [sweep[k].summary["rate"]["std"] or 0 for k in ks]
-    ye = [sweep[k].summary[metric]["std"] or 0 for k in ks]
-    ax.errorbar(xs, ys, xerr=xe, yerr=ye, fmt="-o", color="0.35", capsize=3, label="codebook sweep, no WGF")
-    for k, x, y in zip(ks, xs, ys):
-        ax.annotate(f"K={k}", (x, y), textcoords="offset points", xytext=(5, -12), fontsize=8, color="0.35")
-    for key, r in search.items():
-        ax.plot(r.mean("rate"), r.mean(metric), "x", color="tab:red", ms=8, mew=2)
-        ax.annotate(key, (r.mean("rate"), r.mean(metric)), textcoords="offset points", xytext=(5, 4), fontsize=7,
-                    color="tab:red")
-    w = rows["wartok"]
-    ax.errorbar(w.mean("rate"), w.mean(metric), xerr=w.summary["rate"]["std"] or 0,
-                yerr=w.summary[metric]["std"] or 0, fmt="*", color="tab:red", ms=14, capsize=3,
-                label=f"wAR-Tok (chosen: w {CHOSEN[0]:g}, T {CHOSEN[1]:g})")
-    for row, marker in (("tail_dropout", "s"), ("fm_decoder", "^"), ("fm_tail", "v"), ("fm_tail_tied", "D")):
-        r = rows[row]
-        ax.plot(r.mean("rate"), r.mean(metric), marker, ms=7, label=LABELS[row])
-    ax.set_xlabel("prior rate: gLoss x tokens (nats / image, test)")
-    ax.set_ylabel(label)
-axes[0].set_title("(a) distortion as PSNR: higher is better")
-axes[1].set_title(f"(b) distortion as r{METRIC}: lower is better")
-axes[1].legend(fontsize=7, loc="upper right")
+wartok.plot_frontier(axes, sweep, search, rows, ANCHOR_TEST, LABELS, CHOSEN, METRIC)
 save_figure(fig, out_dir, "fig_frontier_rate_distortion")
 print(f"wAR-Tok's rate saving at equal PSNR: {gap['value']} nats/image, interval [{gap['lo']}, {gap['hi']}]; "
       f"PSNR gain at equal rate: {gap_psnr['value']} dB [{gap_psnr['lo']}, {gap_psnr['hi']}]")
@@ -342,6 +350,9 @@ print(f"wAR-Tok's rate saving at equal PSNR: {gap['value']} nats/image, interval
 # for the same target (the "fewer iterations" claim, tested against the flow-matching rows: in W Table 1 wAR-Tok
 # needs 100K iterations against 290K-500K for them, but **more** than the 1D baseline's 50K, so "fewer iterations than
 # the 1D baseline" contradicts the paper's own numbers and is not a claim here).
+#
+# First the target and the iterations: `evaluation.matched_snapshots` scores the first seed of every row,
+# `wartok.iterations_needed` the other seeds of wAR-Tok and FM + tail + tied against the same target.
 
 # %%
 matched = evaluation.matched_snapshots({row: r.runs[0].stage1 for row, r in rows.items()}, dataset, N_MATCH,
@@ -350,43 +361,21 @@ target = matched["target"]
 print(f"common validation r{METRIC} target {target:.4f} (N = {N_MATCH}; the worst method's best snapshot); each row: "
       f"its first snapshot within {matched['tolerance']:.0%} of it")
 real_val = evaluation.reference_images(dataset, "val", N_MATCH, image_size=base_cfg.data.image_size)
-iters_needed = {}
-for row, r in rows.items():
-    steps = [matched["steps"][row]]
-    for run in (r.runs[1:] if row in ("wartok", "fm_tail_tied") else []):  # the seeds the iterations claim reads
-        curve = evaluation.snapshot_curve(run.stage1, real_val, dataset, run.seed, CLF)
-        steps.append(evaluation.first_reaching(curve, target * (1 + matched["tolerance"])))
-    iters_needed[row] = steps
-table1 = []
-for row, r in rows.items():
-    run, step = r.runs[0], matched["steps"][row]
-    sets = evaluation.seed_sets(r.sets, run.seed) + ([f"stage2.tokenizer_step={step}"] if step != run.config.optim.steps else [])
-    s2m = train.run("stage2", r.name, RUN_TIER, sets, resume=True)
-    recon = evaluation.reconstructions(run.stage1, real_test, seed=run.seed, step=step)
-    rf = evaluation.rfid(run.stage1, real_test, dataset, step=step, seed=run.seed, classifier_config=CLF,
-                         bootstrap=BOOT, recon=recon)
-    gf, imgs = evaluation.gfid(s2m, real_test, dataset, seed=run.seed, classifier_config=CLF, bootstrap=BOOT)
-    prior = evaluation.prior_columns(imgs, recon, rf["value"], gf["value"], dataset, CLF, BOOT)
-    t2 = evaluation.test_metrics(s2m)
-    codes = marginal_stats(train.encode_dataset(run.stage1, "test", step=step)["tokens"], run.config.quantizer.codebook_size)
-    rec = {"iters": step, "iters_per_seed": iters_needed[row], "val_rfid": matched["value"][row],
-           "ratio_to_target": matched["ratio"][row], "rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"],
-           "psnr": rf["psnr"], "gfid": gf["value"], "gfid_lo": gf["lo"], "gfid_hi": gf["hi"], **prior,
-           "gloss": t2["gloss"], "top1": t2["top1"], "codes_used": codes["codes_used"],
-           "token_entropy": codes["token_entropy"]}
+iters_needed = wartok.iterations_needed(rows, matched, real_val, dataset, CLF)
+
+# %% [markdown]
+# Then the table (`wartok.table1`): each row's matched snapshot, its own stage-2 AR and the test-split numbers. How
+# to read it: "val r… / target" is how close the chosen snapshot came to the common target (1.0 is on it); the
+# Fréchet cells carry intervals over samples (one seed); "iters (all seeds)" lists every seed's iterations where
+# the row has several. The last printed line counts the rows whose snapshot lies within 5% of the target: a row
+# outside the band is compared at a different reconstruction quality.
+
+# %%
+table1, matched_rfid = wartok.table1(rows, matched, iters_needed, real_test, dataset, RUN_TIER, LABELS, METRIC, CLF,
+                                     BOOT)
+for row, rec in matched_rfid.items():
     results["rows"][row]["matched_rfid"] = rec
     results["rows"][row]["val_rfid_by_step"] = matched["curves"][row]
-    p = PAPER_T1.get(row, (None,) * 4)
-    table1.append({"method": LABELS[row], "iters": step, "iters (all seeds)": ", ".join(map(str, iters_needed[row])),
-                   f"val r{METRIC} / target": matched["ratio"][row],
-                   f"test r{METRIC}": f"{rf['value']:.3f} [{rf['lo']:.3f}, {rf['hi']:.3f}]",
-                   f"test g{METRIC}": f"{gf['value']:.3f} [{gf['lo']:.3f}, {gf['hi']:.3f}]",
-                   "test pFD-clf": f"{prior['pfd']:.3f} [{prior['pfd_lo']:.3f}, {prior['pfd_hi']:.3f}]",
-                   f"g{METRIC} - r{METRIC}": prior["gap"], "interval": "1 seed: bootstrap over samples",
-                   "gLoss": t2["gloss"],
-                   "top-1": t2["top1"], "PSNR": rf["psnr"], "codes used": codes["codes_used"],
-                   "token entropy": codes["token_entropy"], "paper iters": p[0], "paper rFID": p[1],
-                   "paper gFID": p[2], "paper gLoss": p[3]})
 results["matched_rfid"] = {"target": target, "n": N_MATCH, "split": "val", "tolerance": matched["tolerance"],
                            "within_5_percent": {row: abs(v - 1) <= 0.05 for row, v in matched["ratio"].items()}}
 print(save_table(table1, out_dir, "table1_matched_rfid", digits=4))
@@ -398,25 +387,15 @@ print(f"{sum(near.values())} of {len(near)} rows within 5% of the target"
 # ## Figure 1: AR training dynamics
 #
 # Stage-2 validation cross-entropy (gLoss) and teacher-forcing top-1 accuracy against AR training steps, one curve
-# per tokenizer (W Fig. 1 shows the same two panels on CIFAR-10); seed `SEEDS[0]`.
+# per tokenizer (W Fig. 1 shows the same two panels on CIFAR-10); seed `SEEDS[0]`. What to look for: the same AR
+# trained for the same steps on different tokens. A curve that is lower in (a) and higher in (b) throughout means
+# tokens easier to predict left to right; the dashed K/16 control shows how much of that a smaller codebook gives
+# by itself.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-palette = dict(zip(rows, sns.color_palette("tab10", len(rows))))
-curves = {}
-for row, r in rows.items():
-    ev = evaluation.validation_rows(r.runs[0].stage2)
-    x = [e["step"] for e in ev]
-    curves[row] = {"step": x, "gloss": [e["gloss"] for e in ev], "top1": [e["top1"] for e in ev]}
-    style = "-" if row != "control_small_k" else "--"
-    for ax, key in zip(axes, ("gloss", "top1")):
-        ax.plot(x, curves[row][key], style, color=palette[row], label=LABELS[row], lw=2 if row == "wartok" else 1.3)
-axes[0].set_title("(a) AR loss on validation tokens")
-axes[0].set_ylabel("gLoss (nats / token)")
-axes[1].set_title("(b) teacher-forcing top-1 accuracy on validation tokens")
-axes[1].set_ylabel("top-1 accuracy")
-for ax in axes:
-    ax.set_xlabel("stage-2 step")
+curves = wartok.ar_curves(rows)
+wartok.plot_ar_dynamics(axes, curves, LABELS, dict(zip(rows, sns.color_palette("tab10", len(rows)))))
 fig.legend(*axes[0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
 save_figure(fig, out_dir, "fig1_ar_dynamics")
 results["fig1"] = curves
@@ -425,7 +404,9 @@ results["fig1"] = curves
 # ## Figure 2: samples
 #
 # 64 samples per tokenizer (seed `SEEDS[0]`), drawn with the same seed (so the same random numbers drive every AR),
-# with each method's gFD-clf in its caption.
+# with each method's gFD-clf in its caption. What to look for: whether the samples are recognisable images of the
+# data set (garments, for Fashion-MNIST) and differ among themselves; a grid of near-identical or blurred images with a low gFD-clf would say the number is
+# not measuring what it should.
 
 # %%
 from torchvision.utils import make_grid
@@ -436,7 +417,7 @@ fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 3.5 * rows_n))
 for ax in axes.flat:
     ax.axis("off")
 for ax, (row, r) in zip(axes.flat, rows.items()):
-    grid = make_grid((first_samples[r.runs[0].stage1][:64].clamp(-1, 1) + 1) / 2, nrow=8, padding=1)
+    grid = make_grid((row_metrics.samples[r.runs[0].stage1][:64].clamp(-1, 1) + 1) / 2, nrow=8, padding=1)
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray")
     ax.set_title(f"{LABELS[row]}\ng{METRIC} {r.per_seed[0]['gfid']:.2f}", fontsize=9)
 save_figure(fig, out_dir, "fig2_samples")
@@ -462,83 +443,69 @@ save_figure(fig, out_dir, "fig2_samples")
 # * The matched-rFD claims (W Table 1, against tail dropout: gLoss 0.42 vs 0.78, gFID 14.50 vs 17.60) read one seed
 #   at the matched snapshot: gLoss without an interval stays "inconclusive", the Fréchet numbers by their intervals
 #   over samples.
+#
+# The helpers the claims read: `wartok.best_row` (the baseline or control with the lowest mean on a metric),
+# `wartok.paper_pair` (wAR-Tok's paper number and the best baseline's, App. B Table 3 unless told), `wartok.quantity`
+# (per-seed values, or one Fréchet number with its interval over samples) and `wartok.matched_quantity` (the same at
+# the matched snapshot). Every claim is built first and judged together, so that Holm's adjustment sees all of them.
 
 # %%
-baselines = ["baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "control_small_k"]
-w = rows["wartok"]
+w, rec = rows["wartok"], results["rows"]
 N = {"frechet": N_EVAL, "seeds": len(SEEDS)}
-
-
-def best(metric: str) -> str:
-    return min(baselines, key=lambda m: rows[m].mean(metric))
-
-
-def matched_q(row: str, metric: str) -> dict:
-    """One seed's matched-snapshot Fréchet number with its interval over samples."""
-    m = results["rows"][row]["matched_rfid"]
-    return {"value": m[metric], "lo": m[f"{metric}_lo"], "hi": m[f"{metric}_hi"]}
-
-
-FM_ROWS = ["fm_decoder", "fm_tail", "fm_tail_tied"]
-FM_FASTEST = min(FM_ROWS, key=lambda r: np.mean([s for s in iters_needed[r] if s is not None] or [np.inf]))
-fm_iters = [s for s in iters_needed[FM_FASTEST] if s is not None]
 N_MATCHED = {"frechet": N_EVAL, "seeds": 1}
-
-
+best = lambda metric: rows[wartok.best_row(rows, metric)]  # noqa: E731
+PAIR = {key: wartok.paper_pair(col) for key, col in (("rfid", 0), ("gfid", 1), ("gloss", 2))}
+FM_FASTEST = wartok.fastest_fm_row(iters_needed)
+T1 = wartok.PAPER_T1
 claim_list = [
     claims.threshold("wAR-Tok lies above the codebook-size frontier: higher PSNR than the frontier at its rate "
                      "(dB, test split, interpolated along the sweep)", gap_psnr, 0.0, better="higher", n=N),
     claims.threshold("wAR-Tok lies above the codebook-size frontier: the frontier needs more nats per image at its "
                      "PSNR (test split)", gap, 0.0, better="higher", n=N),
     claims.compare("gLoss lower than every baseline and the K/16 control at matched iterations (Table 3)",
-                   quantity(w, "gloss"), quantity(rows[best("gloss")], "gloss"), better="lower",
-                   paper=f"{PAPER_T3['wartok'][2]} vs {min(v[2] for k, v in PAPER_T3.items() if k != 'wartok')}",
-                   paper_values=(PAPER_T3["wartok"][2], min(v[2] for k, v in PAPER_T3.items() if k != "wartok")), n=N),
+                   wartok.quantity(w, "gloss"), wartok.quantity(best("gloss"), "gloss"), better="lower",
+                   paper="{} vs {}".format(*PAIR["gloss"]), paper_values=PAIR["gloss"], n=N),
     claims.compare(f"g{METRIC} lower than every baseline and the K/16 control at matched iterations (Table 3)",
-                   quantity(w, "gfid"), quantity(rows[best("gfid")], "gfid"), better="lower",
-                   paper=f"{PAPER_T3['wartok'][1]} vs {min(v[1] for k, v in PAPER_T3.items() if k != 'wartok')} (FID)",
-                   paper_values=(PAPER_T3["wartok"][1], min(v[1] for k, v in PAPER_T3.items() if k != "wartok")), n=N),
-    claims.compare(f"r{METRIC} comparable: not worse than the best baseline by more than 5%", quantity(w, "rfid"),
-                   quantity(rows[best("rfid")], "rfid"), better="lower",
-                   margin=-0.05 * rows[best("rfid")].mean("rfid"),
-                   paper=f"{PAPER_T3['wartok'][0]} vs {min(v[0] for k, v in PAPER_T3.items() if k != 'wartok')} "
-                         "(rFID, Table 3)",
-                   paper_values=(PAPER_T3["wartok"][0], min(v[0] for k, v in PAPER_T3.items() if k != "wartok")),
+                   wartok.quantity(w, "gfid"), wartok.quantity(best("gfid"), "gfid"), better="lower",
+                   paper="{} vs {} (FID)".format(*PAIR["gfid"]), paper_values=PAIR["gfid"], n=N),
+    claims.compare(f"r{METRIC} comparable: not worse than the best baseline by more than 5%", wartok.quantity(w, "rfid"),
+                   wartok.quantity(best("rfid"), "rfid"), better="lower", margin=-0.05 * best("rfid").mean("rfid"),
+                   paper="{} vs {} (rFID, Table 3)".format(*PAIR["rfid"]), paper_values=PAIR["rfid"],
                    beyond_paper=True, n=N),
     claims.compare(f"fewer stage-1 iterations than the fastest flow-matching row to reach the common validation "
-                   f"r{METRIC} (Table 1)",
-                   [s for s in iters_needed["wartok"] if s is not None], fm_iters, better="lower",
-                   paper=f"{PAPER_T1['wartok'][0]} vs {PAPER_T1['fm_decoder'][0]} ({LABELS[FM_FASTEST]} here)",
+                   f"r{METRIC} (Table 1)", wartok.reached(iters_needed["wartok"]),
+                   wartok.reached(iters_needed[FM_FASTEST]), better="lower",
+                   paper=f"{T1['wartok'][0]} vs {T1['fm_decoder'][0]} ({LABELS[FM_FASTEST]} here)",
                    paper_values=(100, 290), n=N),
     claims.compare("gLoss lower than tail dropout at matched rFD (Table 1, one seed)",
-                   results["rows"]["wartok"]["matched_rfid"]["gloss"],
-                   results["rows"]["tail_dropout"]["matched_rfid"]["gloss"], better="lower",
-                   paper=f"{PAPER_T1['wartok'][3]} vs {PAPER_T1['tail_dropout'][3]}",
-                   paper_values=(PAPER_T1["wartok"][3], PAPER_T1["tail_dropout"][3]), n=N_MATCHED),
+                   rec["wartok"]["matched_rfid"]["gloss"], rec["tail_dropout"]["matched_rfid"]["gloss"],
+                   better="lower", paper=f"{T1['wartok'][3]} vs {T1['tail_dropout'][3]}",
+                   paper_values=(T1["wartok"][3], T1["tail_dropout"][3]), n=N_MATCHED),
     claims.compare(f"g{METRIC} lower than tail dropout at matched rFD (Table 1, one seed)",
-                   matched_q("wartok", "gfid"), matched_q("tail_dropout", "gfid"), better="lower",
-                   paper=f"{PAPER_T1['wartok'][2]} vs {PAPER_T1['tail_dropout'][2]} (FID)",
-                   paper_values=(PAPER_T1["wartok"][2], PAPER_T1["tail_dropout"][2]), n=N_MATCHED),
+                   wartok.matched_quantity(rec, "wartok", "gfid"), wartok.matched_quantity(rec, "tail_dropout", "gfid"),
+                   better="lower", paper=f"{T1['wartok'][2]} vs {T1['tail_dropout'][2]} (FID)",
+                   paper_values=(T1["wartok"][2], T1["tail_dropout"][2]), n=N_MATCHED),
     claims.compare("pFD-clf lower than tail dropout at matched rFD (one seed; the prior's share of the gFID claim)",
-                   matched_q("wartok", "pfd"), matched_q("tail_dropout", "pfd"), better="lower", n=N_MATCHED),
+                   wartok.matched_quantity(rec, "wartok", "pfd"), wartok.matched_quantity(rec, "tail_dropout", "pfd"),
+                   better="lower", n=N_MATCHED),
 ]
+
+# %% [markdown]
+# The verdicts, as a table with one row per claim (the claim, our numbers, the paper's, the raw verdict and Holm's).
+# Below it two diagnostics that are not claims: gFD - rFD across rows beside the range of gLoss (if gFD - rFD
+# barely moves while gLoss does, the generation metric at this tier is dominated by the decoder, not the prior), and
+# what WGF-DPD costs per stage-1 step against the baseline (W F.1 puts it at about 1.10x: two extra AR forwards).
+
+# %%
 judged = claims.judge(claim_list)
 print(f"{judged['n_claims']} claims judged; Holm over the {judged['claim_results'][0]['holm_m']} with a p-value")
 print(save_table(judged["claims"], out_dir, "claims"))
 results.update(judged)
-diff = [rows[r].mean("gfid") - rows[r].mean("rfid") for r in rows]
-results["gfd_minus_rfd"] = {"rows": {r: rows[r].mean("gfid") - rows[r].mean("rfid") for r in rows},
-                            "mean": float(np.mean(diff)), "std": float(np.std(diff)),
-                            "gloss_range": [min(rows[r].mean("gloss") for r in rows), max(rows[r].mean("gloss") for r in rows)]}
-print(f"g{METRIC} - r{METRIC} across rows: {np.mean(diff):.2f} ± {np.std(diff):.2f} (gLoss ranges "
-      f"{results['gfd_minus_rfd']['gloss_range'][0]:.2f}-{results['gfd_minus_rfd']['gloss_range'][1]:.2f}): "
+results["gfd_minus_rfd"] = spread = wartok.gfd_minus_rfd(rows)
+print(f"g{METRIC} - r{METRIC} across rows: {spread['mean']:.2f} ± {spread['std']:.2f} (gLoss ranges "
+      f"{spread['gloss_range'][0]:.2f}-{spread['gloss_range'][1]:.2f}): "
       f"a small spread here means gFD-clf follows the decoder more than the prior at this tier")
-# The fastest seed of each row: a run that shared the cores with another job has slower steps, never faster ones.
-spp = {r: [m["seconds_per_step"] for m in rows[r].per_seed if m["seconds_per_step"]] for r in ("baseline_1d", "wartok")}
-results["wgf_cost_ratio"] = {"ratio": float(min(spp["wartok"]) / min(spp["baseline_1d"])),
-                             "seconds_per_step": spp, "paper": "about 1.10 (W F.1)",
-                             "note": "stage-1 training steps (evaluation excluded), fastest seed of each row; "
-                                     "python -m tvclab.bench wgf_overhead measures it in one process"}
+results["wgf_cost_ratio"] = wartok.wgf_cost_ratio(rows)  # the fastest seed of each row
 print(f"WGF-DPD cost: {results['wgf_cost_ratio']['ratio']:.2f}x the baseline's stage-1 step time")
 
 # %% [markdown]
@@ -547,39 +514,26 @@ print(f"WGF-DPD cost: {results['wgf_cost_ratio']['ratio']:.2f}x the baseline's s
 # W Table 2 compares the 1D baseline and wAR-Tok on ImageNet 256 with the F.2 setup (tokenizer ~86M, target AR
 # ~115M, proxy ~40M). That is days of multi-GPU training, never run inline: pass `imagenet_runs` (a folder holding
 # `baseline_1d/` and `wartok/` run directories) to render rFID and gFID (FD-clf where Inception is missing) and
-# the AR loss, or run the commands printed below.
+# the AR loss, or run the commands printed below (`wartok.imagenet_row` reads a finished pair of run directories,
+# `wartok.imagenet_commands` prints the `torchrun` lines of a missing one).
 
 # %%
-PAPER_T2 = {"baseline_1d": (2.05, 6.32, 7.89), "wartok": (2.35, 5.42, 7.07)}
-t2_sets = ["data.dataset=imagenet", "data.image_size=256", "tokenizer.patch_size=16",
-           "runtime.data_root=/path/to/imagenet"]
 table2 = []
 for name in ("baseline_1d", "wartok"):
-    root = Path(imagenet_runs) / name if imagenet_runs else None
-    if root is not None and train.artifacts.is_done(root) and train.artifacts.is_done(root / "stage2"):
-        cfg2 = train.run_config(root)
-        real_in = evaluation.reference_images("imagenet", "test", N_EVAL, image_size=cfg2.data.image_size,
-                                              root=cfg2.runtime.data_root or None)
-        recon_in = evaluation.reconstructions(root, real_in)
-        rf = evaluation.rfid(root, real_in, "imagenet", recon=recon_in)
-        gf, imgs_in = evaluation.gfid(root / "stage2", real_in, "imagenet")
-        prior_in = evaluation.prior_columns(imgs_in, recon_in, rf["value"], gf["value"], "imagenet")
-        label = {"fid": "FID", "fd_clf": "FD-clf"}[rf["metric"]]
-        table2.append({"method": LABELS[name], f"r{label}": rf["value"], f"g{label}": gf["value"],
-                       "pFD-clf": prior_in["pfd"], f"g{label} - r{label}": prior_in["gap"],
-                       "AR loss": evaluation.test_metrics(root / "stage2")["gloss"], "N": rf["n"],
-                       "paper rFID": PAPER_T2[name][0], "paper gFID": PAPER_T2[name][1],
-                       "paper AR loss": PAPER_T2[name][2]})
+    line = wartok.imagenet_row(Path(imagenet_runs) / name, name, LABELS[name], N_EVAL) if imagenet_runs else None
+    if line is not None:
+        table2.append(line)
     else:
-        cfg2 = configs.apply_overrides(configs.get(name, "paper"), t2_sets)
-        out = f"runs/paper/imagenet/{name}"
-        for stage in ("stage1", "stage2", "sample"):
-            print("torchrun --standalone --nproc_per_node=8 -m" + train.command(stage, cfg2, Path(out))[len("python -m"):])
+        print("\n".join(wartok.imagenet_commands(name)))
 if table2:
     print(save_table(table2, out_dir, "table2_imagenet"))
 else:
     print("Table 2 skipped: no ImageNet run directories given (imagenet_runs is empty or incomplete).")
 results["table2"] = table2
+
+# %% [markdown]
+# Finally results.json: every number above with the run's provenance (tier, seeds, the N of every estimate, the
+# versions), and this execution's seconds by phase.
 
 # %%
 save_results(results, out_dir, provenance=provenance.collect(
