@@ -30,6 +30,55 @@
 #
 # Everything here runs through `tvclab.train` on Fashion-MNIST; the 1D baseline's tokenizer is notebook 02's run.
 
+# %% [markdown]
+# ## The method
+#
+# What this notebook tests is paper P's answer to the reconstruction-generation gap: give the AR loss a latent of
+# its own, so that generation can improve while the visual tokens keep serving reconstruction.
+#
+# **Tokens and objective (P §2, eqs. 1-2).** A shared encoder maps an image $x$ to $n$ prologue latents $u_p$ and $m$
+# visual latents $u_v$ (eq. 1). The visual latents are quantised by the VQ to ids $z_v$ and decoded, $\hat x =
+# D(z_v)$; the prologue latents are quantised by their own codebook to ids $z_p$, which never reach the decoder. The
+# stage-1 loss (eq. 2) is
+#
+# $$\mathcal L = \mathcal L_{\rm rec}\big(x, D(z_v)\big) + \lambda\,\mathcal L_{\rm AR}\big([z_p; z_v]\big),
+#   \qquad \mathcal L_{\rm AR} = -\frac{1}{n+m}\sum_{t=1}^{n+m}\log p_\psi(s_t \mid s_{<t}),\quad s = [z_p; z_v],$$
+#
+# with $\lambda = 3$ and $p_\psi$ a compact joint AR trained alongside; only $z_p$ receives the gradient of
+# $\mathcal L_{\rm AR}$ (`tvclab.objectives.prologue`; the CE is in nats per token, `losses.ar_cross_entropy`).
+#
+# **Prob-STE (P §2.2).** The prologue codebook $\{c_k\}_{k=1}^K$ assigns
+# $h = \mathrm{softmax}_k\big(\cos(u_p, c_k)/\tau\big)$ with $\tau = 0.1$; the forward pass uses the hard
+# $\mathrm{onehot}(\arg\max_k h_k)$, the backward pass treats $\partial\,\mathrm{onehot} / \partial h = I$, and the
+# joint AR reads the embedding $\mathrm{onehot}^\top E$, so its CE reaches the encoder through $h$
+# (`tvclab.quantize.prob_ste`). **Visual dropout (P §2.2):** with probability 0.5 every visual input of an image in
+# the joint AR is replaced by one learned vector, so the AR must predict $z_v$ from $z_p$ alone.
+#
+# **Why it should help (P §2.1, eqs. 3-4).** With a deterministic encoder the ELBO's entropy term is zero, and
+# two-stage training maximises
+#
+# $$\log p(x) \;\ge\; \log p_\phi(x \mid z_v) + \log p_\theta(z_v) \qquad \text{(eq. 3)}.$$
+#
+# Averaged over the data, the prior term is the cross-entropy $H(q_{z_v}, p_\theta) = H(q_{z_v}) +
+# \mathrm{KL}(q_{z_v} \,\|\, p_\theta)$. Stage 2 can only shrink the KL, the data-model gap. With the prologue the
+# latent is $(z_p, z_v)$, and the bound becomes (eq. 4, written with the chain rule)
+#
+# $$\log p(x) \;\ge\; \log p_\phi(x \mid z_v) + \log p_\theta(z_p) + \log p_\theta(z_v \mid z_p),$$
+#
+# with the same reconstruction term. The visual tokens' prior matching moves from the marginal $q(z_v)$ to the
+# conditional $q(z_v \mid z_p)$, and $H(z_v \mid z_p) = H(z_v) - I(z_v; z_p)$, which is smaller whenever $z_p$ carries
+# information about $z_v$ (App. C: a collapsed prologue gains nothing, so the AR loss pushes it to carry some).
+# **Sampling** follows the same factorisation: $z_p \sim p_\theta(z_p)$, then $z_v \sim p_\theta(z_v \mid z_p)$, and
+# only $z_v$ is decoded. P guides the two groups with different CFG scales (§2.2); this notebook uses one scale for
+# both, chosen on validation.
+#
+# Eq. 3 is the two-stage instance of TVC worked exactly in [00 §5](00_tvc_derivations.ipynb), and the ELBO it comes
+# from is [00 §3](00_tvc_derivations.ipynb). Where each piece shows up below: the "visual CE" column is the stage-2
+# AR's $-\log p_\theta(z_v \mid z_p)$ per visual token for Prologue (the marginal $-\log p_\theta(z_v)$ for the 1D and
+# 2D rows). The data-model gap is measured in image space as gFD - rFD and as pFD-clf. Fig. 5 sends
+# $\lambda\,\mathcal L_{\rm AR}$ into $z_v$ instead of $z_p$, Table 4 probes $z_p$, and Table A1 turns the knobs
+# $n$, $K$, $\tau$ and the dropout.
+
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper renders run directories only
 seed: int = 0  # first seed
@@ -39,9 +88,7 @@ out_dir: str = "figures/04_prologue"  # figures, tables and results.json
 n_eval: int = 0  # images per Fréchet estimate; 0 picks the tier default
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -50,13 +97,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
+import torch.nn.functional as F
 
-from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, tiers, timing, train
-from tvclab.models.attention_maps import mean_attention, record_attention
-from tvclab.report import row_cell, save_figure, save_results, save_table
+from tvclab import claims, configs, data, evaluation, losses, provenance, tiers, timing
+from tvclab.quantize import prob_ste
+from tvclab.report import save_figure, save_results, save_table
+from tvclab.studies import prologue as study
 
+# %% [markdown]
+# The tier decides the presets, the seeds and the Fréchet N (`tvclab.tiers`). The headline rows (2D and Prologue)
+# get `n_seeds_headline` seeds, the others `n_seeds`; the smoke tier runs the same cells on the fewest runs that
+# exercise them, so its numbers test the code, not the paper.
+
+# %%
 TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
-
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
@@ -72,6 +126,12 @@ CFG_GRID = [2.0] if SMOKE else [1.5, 2.0, 3.0]  # CFG scales searched on validat
 pro_cfg = configs.get("prologue", RUN_TIER)
 DATASET = pro_cfg.data.dataset  # Fashion-MNIST below the paper tier, ImageNet at it (P's preset)
 N_PRO = pro_cfg.prologue.n
+
+# %% [markdown]
+# The paper's own numbers, printed beside ours in every table. They are ImageNet 256 FIDs of much larger models,
+# so only the direction and the rough size of a change can be compared, never the values.
+
+# %%
 PAPER_T1 = {  # P Table 1 (ImageNet 256, B-B): rFID, PSNR, gFID w/o CFG, gFID w/ CFG
     "baseline_1d": (2.11, 20.71, 19.32, 6.10), "baseline_2d": (2.15, 20.71, 21.01, 5.02),
     "prologue": (2.24, 20.64, 10.75, 4.11), "prologue_post": (2.15, 20.71, 11.04, 3.88)}
@@ -89,6 +149,30 @@ print(f"tier {tier}: prologue n = {N_PRO}, codebook {pro_cfg.prologue.codebook_s
       f"seeds {SEEDS_HEAD} (headline rows), {SEEDS} (the rest)")
 if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
+
+# %% [markdown]
+# ### A worked example: Prob-STE and the joint CE on tiny tensors
+#
+# Two prologue latents of width 4 against a codebook of $K = 8$, then a made-up joint AR's logits over
+# $[z_p; z_v]$ with three visual positions. What to look for: the forward value of Prob-STE is the one-hot code (up
+# to float rounding); the gradient of a loss on $\mathrm{onehot}^\top E$ still reaches the latents (through $h$); and the joint
+# CE is the token-weighted mean of the prologue part $-\log p(z_p)$ and the visual part $-\log p(z_v \mid z_p)$,
+# the chain rule behind eq. 4. The cell draws from its own `torch.Generator`, so later cells see the same global
+# random state as without it.
+
+# %%
+g = torch.Generator().manual_seed(0)
+u = torch.randn(1, 2, 4, generator=g, requires_grad=True)  # encoder outputs at the 2 prologue positions
+codes = F.normalize(torch.randn(8, 4, generator=g), dim=-1)  # a unit-norm prologue codebook, K = 8
+ste = prob_ste(F.normalize(u, dim=-1) @ codes.t(), tau=0.1)  # P §2.2: h = softmax(cos / tau)
+print("z_p =", ste.index.tolist(), f"| forward minus hard one-hot: {(ste.onehot - F.one_hot(ste.index, 8)).abs().max():.0e}")
+print("h of the first token:", [round(v, 3) for v in ste.probs[0, 0].tolist()])
+(ste.onehot @ torch.randn(8, 5, generator=g)).square().sum().backward()  # any loss on onehot^T E
+print(f"gradient reaching u: |du| = {u.grad.norm():.4f} (nonzero: the AR loss reaches the encoder)")
+s = torch.cat([ste.index, 8 + torch.randint(16, (1, 3), generator=g)], 1)  # [z_p; z_v], visual ids offset by K
+logits = torch.randn(1, 5, 8 + 16, generator=g)  # a pretend joint AR's next-token logits
+ce, ce_p, ce_v = (losses.ar_cross_entropy(logits[:, sl], s[:, sl]) for sl in (slice(0, 5), slice(0, 2), slice(2, 5)))
+print(f"joint CE {ce:.4f} = (2 x {ce_p:.4f} + 3 x {ce_v:.4f}) / 5 = {(2 * ce_p + 3 * ce_v) / 5:.4f} nats/token")
 
 # %% [markdown]
 # ## Settings and protocol at this tier
@@ -111,78 +195,41 @@ if not TIER.trains_inline:
 # **pFD-clf** is the FD-clf of the samples against the tokenizer's own reconstructions of the same test images:
 # zero (up to its finite-N floor) for a perfect prior, whatever the decoder, so it sees what the prior adds to the
 # decoder's error; gFD - rFD (same seed) stands beside it.
+#
+# The next cell fixes the reference images (the first N test and validation images) and builds the `Study` that
+# every measurement below goes through: `lab.row_metrics` is one seed's Table 1 numbers
+# (`tvclab.studies.prologue`), `lab.run_row` trains (or reuses) a row and measures each seed.
 
 # %%
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=pro_cfg.data.image_size)
 N_VAL = min(N_EVAL, data.validation_split(DATASET)["size"])
 real_val = evaluation.reference_images(DATASET, "val", N_VAL, image_size=pro_cfg.data.image_size)
-VAL_SAMPLE_SEED = 10_000
-first_samples: dict = {}
-
-
-def fd_samples(run: Path, real: torch.Tensor, sample_seed: int, cfg_scale: float = 1.0) -> tuple[dict, torch.Tensor]:
-    """Fréchet number (with its interval over samples) of len(real) class-balanced samples of the AR in ``run``,
-    and the samples."""
-    imgs = train.sample(run, len(real), seed=sample_seed, cfg_scale=cfg_scale, progress=False)["images"]
-    first_samples.setdefault((str(run), cfg_scale), imgs[:64])
-    return evaluation.frechet(real, imgs, DATASET, CLF, BOOT), imgs
-
-
-def fd(run: Path, real: torch.Tensor, sample_seed: int, cfg_scale: float = 1.0) -> dict:
-    return fd_samples(run, real, sample_seed, cfg_scale)[0]
-
-
-def row_metrics(r: evaluation.SeedRuns) -> dict:
-    """One seed's test numbers: rFD-clf and PSNR of stage 1, gFD-clf without guidance, the stage-2 CE of the
-    visual tokens (comparable across rows) and of the whole sequence; pFD-clf of the same samples against the
-    tokenizer's reconstructions, and gFD - rFD."""
-    fd = evaluation.fd_columns(r, real_test, DATASET, CLF, BOOT, generate=lambda r: fd_samples(r.stage2, real_test, r.seed))[0]
-    t2 = evaluation.test_metrics(r.stage2)
-    return {**fd, "gloss_visual": t2.get("gloss_visual", t2["gloss"]), "gloss": t2["gloss"],
-            "seconds_per_step": train.artifacts.seconds_per_step(r.stage1)}
-
-
-run_row = evaluation.row_runner(RUN_TIER, row_metrics)
-
+lab = study.Study(DATASET, CLF, BOOT, real_test, real_val, RUN_TIER, val_sample_seed=10_000)
 
 # %% [markdown]
 # ## Table 1: the four tokenizers, with and without guidance
 #
 # 1D (notebook 02's tokenizer, a class-conditional stage 2 of its own), 2D, Prologue and Prologue-Post (the
 # prologue beside the frozen 2D run of the same seed). For each, the CFG scale is chosen on the validation split
-# (seed `SEEDS[0]`, grid `CFG_GRID`), then every seed's test gFD-clf with guidance is measured at that scale.
+# (seed `SEEDS[0]`, grid `CFG_GRID`), then every seed's test gFD-clf with guidance is measured at that scale
+# (`study.choose_cfg`).
 
 # %%
-rows = {name: run_row(name, CC, seeds_of(name)) for name in ("baseline_1d", "baseline_2d", "prologue", "prologue_post")}
+rows = {name: lab.run_row(name, CC, seeds_of(name)) for name in study.ROWS}
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["baseline_2d"].per_seed[0]["metric"]]
-cfg_choice = {}
-for name, r in rows.items():
-    val = {s: fd(r.runs[0].stage2, real_val, VAL_SAMPLE_SEED, s)["value"] for s in CFG_GRID}
-    cfg_choice[name] = {"scale": min(val, key=val.get), f"val g{METRIC}": val}
-    for m, run in zip(r.per_seed, r.runs):
-        g = fd(run.stage2, real_test, run.seed, cfg_choice[name]["scale"])
-        m.update(gfid_cfg=g["value"], gfid_cfg_lo=g["lo"], gfid_cfg_hi=g["hi"])
-    r.summary = evaluation.summarize_metrics([{k: v for k, v in m.items() if k != "seed"} for m in r.per_seed])
+cfg_choice = study.choose_cfg(lab, rows, CFG_GRID, METRIC)
 print("CFG scale chosen on validation: " + ", ".join(f"{n} {c['scale']:g}" for n, c in cfg_choice.items()))
 
+# %% [markdown]
+# How to read Table 1: each cell is the mean over seeds with its Student-t interval. Compare the 2D and Prologue rows
+# down the same column. If P's finding carries over, Prologue's g - r gap and pFD-clf are lower while its rFD-clf
+# and PSNR stay close to 2D's (the visual tokens are trained the same way). Overlapping intervals leave a row
+# undecided; the claims at the end decide. The "paper" columns are ImageNet FIDs: read their direction, not their
+# values.
 
-cell = row_cell  # mean [t interval over seeds] of a row's column
-
-
-def interval_kind(r: evaluation.Row) -> str:
-    return f"t, {len(r.seeds)} seeds" if len(r.seeds) > 1 else "1 seed: none"
-
-
-table1 = []
-for name, r in rows.items():
-    p = PAPER_T1[name]
-    table1.append({"tokenizer": LABELS[name], f"r{METRIC}": cell(r, "rfid"), "PSNR": cell(r, "psnr"),
-                   f"g{METRIC} w/o CFG": cell(r, "gfid"), "pFD-clf w/o CFG": cell(r, "pfd"),
-                   f"g{METRIC} - r{METRIC} w/o CFG": cell(r, "gap"), f"g{METRIC} w/ CFG": cell(r, "gfid_cfg"),
-                   "CFG scale": cfg_choice[name]["scale"], "visual CE (nats/token)": cell(r, "gloss_visual"),
-                   "seeds": len(r.seeds), "interval": interval_kind(r), "paper rFID": p[0], "paper PSNR": p[1], "paper gFID w/o CFG": p[2],
-                   "paper gFID w/ CFG": p[3]})
-    results["rows"][name] = {"seeds": r.seeds, "per_seed": r.per_seed, "summary": r.summary, "cfg": cfg_choice[name]}
+# %%
+table1 = study.table1(rows, cfg_choice, METRIC, PAPER_T1, LABELS)
+results["rows"].update(study.row_results(rows, cfg_choice))
 print(save_table(table1, out_dir, "table1_tokenizers", digits=4))
 print(f"Table 1 done after {time.time() - T0:.0f} s")
 
@@ -193,22 +240,24 @@ print(f"Table 1 done after {time.time() - T0:.0f} s")
 # (Prologue), or straight into the visual tokens of the 2D or 1D tokenizer through the VQ's Prob-STE (no prologue).
 # The visual arms use the prologue's Prob-STE sharpness: the VQ's logits are $2\cos - 2$, so
 # `quantizer.prob_tau` = 2 tau gives $\cos / \tau$ as the prologue codebook has; the arms then differ only in where
-# the gradient goes. One seed per point (`SEEDS[0]`); lambda = 3 of the prologue arm is Table 1's Prologue.
+# the gradient goes. One seed per point (`SEEDS[0]`); lambda = 3 of the prologue arm is Table 1's Prologue. Each
+# point's validation gFD-clf is measured as well: it, never the test split, picks an arm's best lambda for the
+# claims below.
 
 # %%
 VIS = ["prologue.routing=visual", f"quantizer.prob_tau={2 * pro_cfg.prologue.tau:g}"]
 ARMS = {"prologue": ("prologue", []), "visual 2D": ("baseline_2d", VIS), "visual 1D": ("baseline_1d", VIS)}
-sweep = {}
-for arm, (name, extra) in ARMS.items():
-    for lam in LAMBDAS:
-        sets = CC + extra + [f"prologue.ar_weight={lam:g}"]
-        r = rows["prologue"] if arm == "prologue" and lam == pro_cfg.prologue.ar_weight else run_row(name, sets, SEEDS[:1])
-        sweep[(arm, lam)] = r
-# for choosing an arm's best lambda (a claim below): the validation gFD-clf, never the test split's
-sweep_val = {key: fd(r.runs[0].stage2, real_val, VAL_SAMPLE_SEED)["value"] for key, r in sweep.items()}
-fig5 = {arm: {"lambda": LAMBDAS, "rfid": [sweep[(arm, l)].per_seed[0]["rfid"] for l in LAMBDAS],
-              "gfid": [sweep[(arm, l)].per_seed[0]["gfid"] for l in LAMBDAS],
-              "val_gfid": [sweep_val[(arm, l)] for l in LAMBDAS]} for arm in ARMS}
+sweep = study.routing_sweep(lab, rows, ARMS, LAMBDAS, CC, pro_cfg.prologue.ar_weight, SEEDS[:1])
+sweep_val = study.sweep_validation(lab, sweep)
+fig5 = study.fig5_data(sweep, sweep_val, ARMS, LAMBDAS)
+
+# %% [markdown]
+# How to read Fig. 5: the left panel is reconstruction and the right panel generation (both lower is better,
+# lambda on a log axis). The dotted line is the 2D tokenizer without any AR term. P's Fig. 5 has the visual arms'
+# rFD rising with lambda while the prologue arm stays flat: the AR gradient costs reconstruction only when it
+# lands on the tokens the decoder reads. At the smoke tier there is a single lambda, so each curve is one point.
+
+# %%
 fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
 for arm, v in fig5.items():
     ax[0].plot(v["lambda"], v["rfid"], "o-", label=arm)
@@ -230,32 +279,32 @@ print(f"Fig. 5 done after {time.time() - T0:.0f} s")
 # %% [markdown]
 # ## Table 3 and Fig. 6: 1D against 2D, and what the AR attends to
 #
-# Table 3 puts the 1D and 2D rows of Table 1 side by side (AR loss and gFD-clf). Fig. 6 shows the stage-2 AR's
-# attention, averaged over 256 test sequences, heads and layers: for the 2D and 1D tokenizers, for the tokenizers
-# whose visual tokens took the AR gradient (Fig. 5's lambda = 3), and for Prologue (the first n positions are the
-# prologue). The maps are recomputed from each layer's queries and keys (`tvclab.models.attention_maps`).
+# Table 3 puts the 1D and 2D rows of Table 1 side by side (AR loss and gFD-clf). In P's Table 3 the 2D tokens have
+# the lower AR loss (they are easier to predict in raster order), and the lower gFID with guidance, although not
+# without it. Look at whether the visual CE column orders the two the same way here.
 
 # %%
-table3 = [{"tokenizer": LABELS[n], "visual CE (nats/token)": cell(rows[n], "gloss_visual"),
-           f"g{METRIC} w/o CFG": cell(rows[n], "gfid"), "pFD-clf": cell(rows[n], "pfd"),
-           f"g{METRIC} - r{METRIC}": cell(rows[n], "gap"), "interval": interval_kind(rows[n]), "paper AR loss": PAPER_T3_AR_LOSS[n],
-           "paper gFID w/o CFG": PAPER_T1[n][2],
-           "seeds": len(rows[n].seeds)} for n in ("baseline_1d", "baseline_2d")]
+table3 = study.table3(rows, METRIC, PAPER_T1, PAPER_T3_AR_LOSS, LABELS)
 print(save_table(table3, out_dir, "table3_1d_vs_2d", digits=4))
+
+# %% [markdown]
+# Fig. 6 shows the stage-2 AR's attention, averaged over 256 test sequences, heads and layers: for the 2D and 1D
+# tokenizers, for the tokenizers whose visual tokens took the AR gradient (Fig. 5's lambda = 3), and for Prologue
+# (the first n positions are the prologue). The maps are recomputed from each layer's queries and keys
+# (`study.attention_map`, `tvclab.models.attention_maps`).
+#
+# How to read Fig. 6: row i is where input position i looks, and each row sums to 1 (causal: only the lower
+# triangle is lit). P's §4.2 reads a local pattern for 2D tokens (bright bands just left of the diagonal: the left
+# and upper neighbours in the raster) and none for 1D tokens. The pattern is disrupted when AR gradients reach the
+# 2D tokens. For Prologue it finds vertical stripes left of the dashed line: visual positions reading the prologue
+# prefix.
+
+# %%
 lam_mid = 3.0 if 3.0 in LAMBDAS else LAMBDAS[-1]
 panels = {"2D": rows["baseline_2d"].runs[0], "1D": rows["baseline_1d"].runs[0],
           "AR grads into 2D": sweep[("visual 2D", lam_mid)].runs[0], "AR grads into 1D": sweep[("visual 1D", lam_mid)].runs[0],
           "Prologue": rows["prologue"].runs[0]}
-maps = {}
-for label, run in panels.items():
-    ar, _ = train.load_prior(run.stage2)
-    enc = train.encode_dataset(run.stage1, "test")
-    seq = enc["tokens"][:256]
-    if "prologue" in enc:
-        seq = torch.cat([enc["prologue"][:256], seq + run.config.prologue.codebook_size], dim=1)
-    with record_attention(ar) as rec, torch.no_grad():
-        ar(seq, enc["labels"][:256] if ar.num_classes else None)
-    maps[label] = mean_attention(rec).mean(0)
+maps = {label: study.attention_map(run, n=256) for label, run in panels.items()}
 fig, ax = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 3.4))
 for a, (label, m) in zip(ax, maps.items()):
     a.imshow(m.numpy(), cmap="viridis")
@@ -275,40 +324,15 @@ results["fig6"] = {k: v.tolist() for k, v in maps.items()}
 # A logistic regression on the mean of the n prologue code vectors of each image, against the same probe on the
 # mean of the 2D tokenizer's first n token vectors (chance 10%). Training images: the first `N_PROBE` of the
 # training split; the regularisation C is chosen on the validation split; top-1 / top-5 on the test split; every
-# seed of Table 1.
+# seed of Table 1 (`study.linear_probes`). Nothing in eq. 2 asks $z_p$ to know the class. A probe well above
+# chance, and above the 2D tokens', is the "emergent semantics" of P §4.4: the AR loss made the prologue summarise
+# the image.
 
 # %%
 N_PROBE = 512 if SMOKE else 10_000
 N_PROBE_EVAL = 128 if SMOKE else 2_000
-
-
-def probe_features(run: evaluation.SeedRuns, split: str, n: int, prologue: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    enc = train.encode_dataset(run.stage1, split, limit=n)
-    tok = train.load_tokenizer(run.stage1)
-    with torch.no_grad():
-        if prologue:
-            feats = tok.prologue_quantizer.codes()[enc["prologue"]].mean(1)
-        else:
-            feats = tok.indices_to_z(enc["tokens"][:, :N_PRO]).mean(1)
-    return feats, enc["labels"]
-
-
-probe = {}
-for name, pro in (("prologue", True), ("baseline_2d", False), ("prologue_post", True)):
-    per_seed = []
-    for run in rows[name].runs:
-        tr, va, te = (probe_features(run, s, n, pro) for s, n in (("train", N_PROBE), ("val", N_PROBE_EVAL),
-                                                                   ("test", N_PROBE_EVAL)))
-        best_c = max((0.1, 1.0, 10.0), key=lambda c: metrics.linear_probe(*tr, *va, C=c)["top1"])
-        per_seed.append({"seed": run.seed, "C": best_c, **metrics.linear_probe(*tr, *te, C=best_c)})
-    probe[name] = per_seed
-table4 = [{"features": {"prologue": f"Prologue: mean of {N_PRO} prologue tokens",
-                        "baseline_2d": f"2D: mean of the first {N_PRO} tokens",
-                        "prologue_post": f"Prologue-Post: mean of {N_PRO} prologue tokens"}[n],
-           "top-1": f"{np.mean([m['top1'] for m in v]):.3f} ({len(v)} seeds)",
-           "top-5": f"{np.mean([m['top5'] for m in v]):.3f}", "chance top-1": 0.1,
-           "paper top-1 (%)": PAPER_T4.get(n, (None, None))[0], "paper top-5 (%)": PAPER_T4.get(n, (None, None))[1]}
-          for n, v in probe.items()]
+probe = study.linear_probes(rows, N_PROBE, N_PROBE_EVAL, N_PRO)
+table4 = study.table4(probe, N_PRO, PAPER_T4)
 print(save_table(table4, out_dir, "table4_linear_probe", digits=4))
 results["probe"] = probe
 
@@ -317,29 +341,17 @@ results["probe"] = probe
 #
 # The Prologue row with one setting changed (seed `SEEDS[0]`, one seed each): visual dropout 0 and 1, fewer and
 # more prologue tokens, a smaller and larger prologue codebook, a lower and higher Prob-STE tau. The AR weight is
-# Fig. 5's prologue arm.
+# Fig. 5's prologue arm. How to read it: within a knob, the row marked default is Table 1's Prologue (its first
+# seed). The printed spread (max - min of gFD-clf over a knob's values) is how sensitive generation is to that
+# knob; P's App. D finds visual dropout the most sensitive.
 
 # %%
 p0 = pro_cfg.prologue
-A1 = {"visual dropout": [0.0, 1.0], "n": [max(1, N_PRO // 2), N_PRO * 2],
-      "codebook": [max(2, p0.codebook_size // 4), p0.codebook_size * 4], "tau": [p0.tau / 3, p0.tau * 3]}
-if SMOKE:
-    A1 = {"visual dropout": [0.0], "n": [N_PRO * 2]}
-KEY = {"visual dropout": "prologue.visual_dropout", "n": "prologue.n", "codebook": "prologue.codebook_size",
-       "tau": "prologue.tau"}
-DEFAULT = {"visual dropout": p0.visual_dropout, "n": p0.n, "codebook": p0.codebook_size, "tau": p0.tau}
-ablation, tableA1 = {}, []
-for knob, values in A1.items():
-    for v in values:
-        r = run_row("prologue", CC + [f"{KEY[knob]}={v:g}"], SEEDS[:1])
-        ablation[(knob, v)] = r.per_seed[0]
-for knob in A1:
-    for v in sorted(A1[knob] + [DEFAULT[knob]]):
-        m = rows["prologue"].per_seed[0] if v == DEFAULT[knob] else ablation[(knob, v)]
-        tableA1.append({"knob": knob, "value": v, f"r{METRIC}": m["rfid"], f"g{METRIC} w/o CFG": m["gfid"],
-                        "pFD-clf": m["pfd"], f"g{METRIC} - r{METRIC}": m["gap"], "visual CE": m["gloss_visual"], "default": v == DEFAULT[knob], "seeds": 1})
+A1, DEFAULT = study.one_factor_grid(p0, SMOKE)
+ablation = study.one_factor_runs(lab, A1, CC, SEEDS[:1])
+tableA1 = study.tableA1(rows["prologue"].per_seed[0], ablation, A1, DEFAULT, METRIC)
 print(save_table(tableA1, out_dir, "tableA1_one_factor", digits=4))
-spread = {knob: float(np.ptp([row[f"g{METRIC} w/o CFG"] for row in tableA1 if row["knob"] == knob])) for knob in A1}
+spread = study.gfid_spread(tableA1, A1, METRIC)
 print("gFD-clf spread per knob: " + ", ".join(f"{k} {v:.3f}" for k, v in spread.items()))
 results["tableA1"] = {"rows": tableA1, "gfid_spread": spread}
 
@@ -347,21 +359,16 @@ results["tableA1"] = {"rows": tableA1, "gfid_spread": spread}
 # ## Fig. 1 / A3: prologue fixed, visual tokens resampled
 #
 # For four test images: their prologue ids (the encoder's), held fixed while the stage-2 AR resamples the visual
-# tokens (its own label, no guidance), beside unconstrained samples of the same label.
+# tokens (its own label, no guidance), beside unconstrained samples of the same label (`study.prologue_fixed_grid`,
+# sampling $z_v \sim p_\theta(z_v \mid z_p)$ with $z_p$ given). How to read it: one row per image. If the prologue
+# carries the layout, the six samples in the "prologue fixed" block resemble each other and the image more than
+# the six free samples do, and differ from each other only in detail.
 
 # %%
-prun = rows["prologue"].runs[0]
-enc = train.encode_dataset(prun.stage1, "test", limit=64)
-picks = [int(i) for i in torch.arange(4) * 7]
-k = 6
+k = 6  # samples per block
+grid = study.prologue_fixed_grid(rows["prologue"].runs[0], DATASET, pro_cfg.data.image_size, picks=[0, 7, 14, 21], k=k)
 fig, ax = plt.subplots(4, 2 * k + 1, figsize=(1.1 * (2 * k + 1), 4.8))
-for row_i, i in enumerate(picks):
-    lab = enc["labels"][i].repeat(k)
-    fixed = train.sample(prun.stage2, k, seed=100 + row_i, labels=lab, prefix=enc["prologue"][i].repeat(k, 1),
-                         progress=False)["images"]
-    free = train.sample(prun.stage2, k, seed=100 + row_i, labels=lab, progress=False)["images"]
-    real = evaluation.reference_images(DATASET, "test", i + 1, image_size=pro_cfg.data.image_size)[i]
-    tiles = [real] + list(fixed) + list(free)
+for row_i, tiles in enumerate(grid):
     for j, img in enumerate(tiles):
         ax[row_i, j].imshow(img[0].add(1).div(2).clamp(0, 1).numpy(), cmap="gray")
         ax[row_i, j].axis("off")
@@ -383,94 +390,30 @@ plt.show()
 # claims it judges; claims.md shows the Holm-adjusted verdict beside each raw one and the minimum detectable effect
 # (MDE, 80% power). The Fig. 5 sweep and Table A1 points are one seed each: descriptions (intervals over samples),
 # listed apart in descriptions.md, never verdicts.
+#
+# The six judged claims, in order (`study.headline_claims`): the gap (primary), pFD-clf, gFD-clf without CFG,
+# reconstruction unchanged within 10%, Prologue-Post against 2D, and the probe. How to read the table: "verdict" is
+# the raw reading of the interval of the difference, "holm" the same after Holm's adjustment over all of them.
+# "Inconclusive" means the interval of the difference contains the threshold: the data do not decide, which is not the same as the
+# claim failing.
 
 # %%
-vals = lambda name, key: rows[name].values(key)
-
-
-def best(arm: str) -> dict:
-    """The test metrics of ``arm``'s Fig. 5 point with the lowest *validation* gFD-clf (chosen on validation)."""
-    lam = min(LAMBDAS, key=lambda l: sweep_val[(arm, l)])
-    return sweep[(arm, lam)].per_seed[0]
-
-
-def knob_rows(knob: str) -> list[dict]:
-    return [rows["prologue"].per_seed[0] if v == DEFAULT[knob] else ablation[(knob, v)]
-            for v in sorted(A1[knob] + [DEFAULT[knob]])]
-
-
-def spread_q(knob: str) -> dict:
-    """A knob's gFD spread (max - min over its values) with a conservative interval from each point's interval."""
-    ms = knob_rows(knob)
-    v = max(m["gfid"] for m in ms) - min(m["gfid"] for m in ms)
-    lo = max(0.0, max(m["gfid_lo"] for m in ms) - min(m["gfid_hi"] for m in ms))
-    hi = max(m["gfid_hi"] for m in ms) - min(m["gfid_lo"] for m in ms)
-    return {"value": v, "lo": min(lo, v), "hi": max(hi, v)}
-
-
-def widest_other() -> str:
-    others = [k for k in A1 if k != "visual dropout"]
-    return max(others, key=lambda k: spread_q(k)["value"])
-q1 = lambda m, key: {"value": m[key], "lo": m[f"{key}_lo"], "hi": m[f"{key}_hi"]}
-nseed = lambda *names: {"seeds": " vs ".join(str(len(rows[n].seeds)) for n in names), "N": N_EVAL}
-P2, PP, P1 = PAPER_T1["baseline_2d"], PAPER_T1["prologue"], PAPER_T1["prologue_post"]
-verdicts = [
-    claims.compare(f"primary: Prologue narrows the data-model gap g{METRIC} - r{METRIC} (per seed, w/o CFG) against "
-                   "the 2D tokenizer", vals("prologue", "gap"), vals("baseline_2d", "gap"), better="lower",
-                   paper=f"gFID - rFID {P2[2] - P2[0]:.2f} -> {PP[2] - PP[0]:.2f} (Table 1)",
-                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[2] - PP[0], P2[2] - P2[0])),
-    claims.compare("Prologue lowers pFD-clf (samples against the tokenizer's own reconstructions, w/o CFG) against "
-                   "the 2D tokenizer", vals("prologue", "pfd"), vals("baseline_2d", "pfd"), better="lower",
-                   paper="not reported (the paper's gap above is its closest number)",
-                   n=nseed("prologue", "baseline_2d")),
-    claims.compare(f"Prologue lowers g{METRIC} without CFG against the 2D tokenizer", vals("prologue", "gfid"),
-                   vals("baseline_2d", "gfid"), better="lower", paper=f"{P2[2]} -> {PP[2]} gFID w/o CFG (Table 1)",
-                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[2], P2[2])),
-    claims.compare(f"reconstruction unchanged: Prologue's r{METRIC} not above the 2D tokenizer's by more than 10%",
-                   vals("prologue", "rfid"), vals("baseline_2d", "rfid"), better="lower",
-                   margin=-0.1 * rows["baseline_2d"].mean("rfid"), paper=f"rFID {P2[0]} -> {PP[0]}, PSNR {P2[1]} -> {PP[1]}",
-                   n=nseed("prologue", "baseline_2d"), paper_values=(PP[0], P2[0])),
-    claims.compare(f"Prologue-Post lowers g{METRIC} without CFG against the 2D tokenizer it attaches to",
-                   vals("prologue_post", "gfid"), vals("baseline_2d", "gfid"), better="lower",
-                   paper=f"{P2[2]} -> {P1[2]} gFID w/o CFG (Table 1)", n=nseed("prologue_post", "baseline_2d"),
-                   paper_values=(P1[2], P2[2])),
-    claims.compare("prologue tokens probe above the 2D tokenizer's first n tokens (top-1)",
-                   [m["top1"] for m in probe["prologue"]], [m["top1"] for m in probe["baseline_2d"]],
-                   better="higher", paper="35.88% vs 23.71% top-1 (Table 4)",
-                   n={"seeds": f"{len(probe['prologue'])} vs {len(probe['baseline_2d'])}", "test images": N_PROBE_EVAL},
-                   paper_values=PAPER_T4["prologue"][0:1] + PAPER_T4["baseline_2d"][0:1]),
-]
+verdicts = study.headline_claims(rows, probe, METRIC, N_EVAL, N_PROBE_EVAL, PAPER_T1, PAPER_T4)
 judged = claims.judge(verdicts)
 results.update(judged)  # n_claims, claims (table rows: raw and Holm verdicts, MDE), claim_results (full dicts)
 print(f"{judged['n_claims']} claims judged (Holm over all {judged['n_claims']}):")
 print(save_table(results["claims"], out_dir, "claims"))
 
-# one seed per point: descriptions (intervals over samples), not verdicts
-lo_l, hi_l = LAMBDAS[0], LAMBDAS[-1]
-descriptions = [
-    claims.compare(f"AR gradients into the 2D visual tokens raise r{METRIC} (lambda {hi_l:g} vs {lo_l:g})",
-                   q1(sweep[("visual 2D", hi_l)].per_seed[0], "rfid"), q1(sweep[("visual 2D", lo_l)].per_seed[0], "rfid"),
-                   better="higher", paper="Fig. 5: rFID collapses at moderate lambda", n={"seeds": 1, "N": N_EVAL}),
-    claims.compare(f"AR gradients into the 2D visual tokens give a higher g{METRIC} than the 2D baseline "
-                   f"(lambda chosen on validation)", q1(best("visual 2D"), "gfid"), q1(rows["baseline_2d"].per_seed[0], "gfid"),
-                   better="higher", paper="§4.1: 2D joint training generates worse than two-stage",
-                   n={"seeds": 1, "N": N_EVAL}),
-    claims.compare(f"AR gradients into the 1D visual tokens lower g{METRIC} at the smallest lambda ({lo_l:g}) "
-                   "against the 1D baseline", q1(sweep[("visual 1D", lo_l)].per_seed[0], "gfid"),
-                   q1(rows["baseline_1d"].per_seed[0], "gfid"), better="lower",
-                   paper="§4.1: 1D benefits at small lambda (best 14.45 vs 19.32)", n={"seeds": 1, "N": N_EVAL},
-                   paper_values=(14.45, PAPER_T1["baseline_1d"][2])),
-    claims.compare(f"Prologue's g{METRIC} is below the 1D visual-routing point chosen on validation",
-                   q1(rows["prologue"].per_seed[0], "gfid"), q1(best("visual 1D"), "gfid"), better="lower",
-                   paper="10.75 vs 14.45 gFID w/o CFG", n={"seeds": 1, "N": N_EVAL}, paper_values=(PP[2], 14.45)),
-    claims.compare(f"prologue routing keeps r{METRIC} (lambda {hi_l:g} not above {lo_l:g} by more than 10%)",
-                   q1(sweep[("prologue", hi_l)].per_seed[0], "rfid"), q1(sweep[("prologue", lo_l)].per_seed[0], "rfid"),
-                   better="lower", margin=-0.1 * sweep[("prologue", lo_l)].per_seed[0]["rfid"],
-                   paper="Fig. 5: rFID varies by 0.16 over lambda 1-6", n={"seeds": 1, "N": N_EVAL}),
-    claims.compare(f"visual dropout is the most sensitive knob: its g{METRIC} spread exceeds every other knob's "
-                   "(intervals from the samples' intervals)", spread_q("visual dropout"), spread_q(widest_other()),
-                   better="higher", paper="Table A1", n={"seeds": 1}),
-]
+# %% [markdown]
+# The one-seed readings of Fig. 5 and Table A1 (`study.one_seed_descriptions`), each from the intervals over
+# samples of two single runs: the 2D visual arm's rFD at the largest against the smallest lambda, and its best
+# gFD against the 2D baseline; the 1D visual arm at the smallest lambda against the 1D baseline; Prologue against
+# the 1D arm's best point; the prologue arm's rFD across lambda; and visual dropout's gFD spread against the widest
+# other knob's. They describe this seed; they are not verdicts.
+
+# %%
+descriptions = study.one_seed_descriptions(rows, sweep, sweep_val, LAMBDAS, ablation, A1, DEFAULT, METRIC, N_EVAL,
+                                           PAPER_T1)
 results["descriptions"] = [{"reading (1 seed, not a verdict)": row.pop("verdict"), **row}
                            for row in claims.table(descriptions)]
 print(save_table(results["descriptions"], out_dir, "descriptions"))

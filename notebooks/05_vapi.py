@@ -37,6 +37,52 @@
 # Here the AR is notebook 02's: the stage-2 prior of the 1D baseline (`runs/<tier>/baseline_1d`), reused, not
 # retrained. `python -m tvclab.train posttrain` (`tvclab.train.posttrain`) writes each post-trained AR beside it.
 
+# %% [markdown]
+# ## The method
+#
+# What this notebook tests is paper V's claim that a short post-training of the AR alone, scored in pixel space
+# through the frozen decoder, improves generation without guidance. Paper V's stored text numbers no equations, so
+# the citations below are to its §3 (the method) and to the authors' code, which `tvclab.train.posttrain` follows.
+#
+# **The ELBO (V §3).** Let $I$ be an image, $x = (x_1, \dots, x_n)$ its token sequence, $\pi_\theta$ the AR and
+# $p_\phi(I \mid x)$ the frozen decoder. The AR run teacher-forced on the (noised) ground-truth prefix defines a
+# posterior $q_{\psi,\theta}(x \mid I) = \prod_t \pi_\theta(x_t \mid \tilde x_{<t})$, and
+#
+# $$\log p(I) \;\ge\; \underbrace{\mathbb E_{x \sim q_{\psi,\theta}(x \mid I)} \log p_\phi(I \mid x)}_{\text{reconstruction: the reward}}
+#   \;-\; \underbrace{\mathrm{KL}\big(q_{\psi,\theta}(x \mid I) \,\|\, \pi_\theta(x)\big)}_{\text{prior: regularised}}.$$
+#
+# The gap of this bound is the posterior gap $\mathrm{KL}(q(x \mid I) \,\|\, p(x \mid I))$ of
+# [00 §3](00_tvc_derivations.ipynb), and two-stage training, which this post-training starts from, is the TVC
+# instance of [00 §5](00_tvc_derivations.ipynb).
+#
+# **The reconstruction term by GRPO.** The tokens are discrete, so no gradient flows through the draw. For each
+# image, $G$ sequences $x^{(i)} \sim q_{\psi,\theta}(\cdot \mid I)$ are decoded and scored,
+# $r_i = -\big(\mathrm{MSE} + \mathrm{LPIPS}\big)\big(D(x^{(i)}), I\big)$. The group-normalised advantage is
+# $A_i = \mathrm{clip}\big((r_i - \bar r) / \sigma_r, -5, 5\big)$ (`losses.group_advantages`), and the policy loss
+# is PPO's clipped surrogate per token (`losses.clipped_policy_loss`)
+#
+# $$\mathcal L_{\rm policy} = -\frac{1}{Gn}\sum_{i=1}^{G}\sum_{t=1}^{n}\min\Big(\rho_{i,t}A_i,\;
+#   \mathrm{clip}(\rho_{i,t}, 1-\epsilon, 1+\epsilon)\,A_i\Big), \qquad
+#   \rho_{i,t} = \frac{\pi_\theta(x^{(i)}_t \mid \tilde x_{<t})}{\pi_{\theta_{\rm old}}(x^{(i)}_t \mid \tilde x_{<t})},
+#   \quad \epsilon = 0.2.$$
+#
+# With one optimiser step per batch (the authors' setting) $\rho = 1$ where the gradient is taken, and the gradient
+# is REINFORCE with the group mean as baseline, $-\frac{1}{Gn}\sum_{i,t} A_i \nabla_\theta \log
+# \pi_\theta(x^{(i)}_t \mid \tilde x_{<t})$.
+#
+# **The prior term and the KL.** The prior term is kept by the teacher-forced cross-entropy of the clean tokens
+# given the noised prefix, and an optional KL to the frozen stage-2 AR $\pi_{\rm base}$, taken per position over the
+# whole vocabulary:
+#
+# $$\mathcal L = \mathcal L_{\rm policy} + \beta\,\underbrace{\Big(-\frac1n\sum_t \log \pi_\theta(x_t \mid \tilde x_{<t})\Big)}_{\text{CE}}
+#   + k\,\frac1n\sum_t \mathrm{KL}\big(\pi_\theta(\cdot \mid \tilde x_{<t}) \,\|\, \pi_{\rm base}(\cdot \mid \tilde x_{<t})\big),
+#   \qquad \beta = 0.1,\; k = 0.01.$$
+#
+# Here $\tilde x$ is $x$ with each id replaced by a uniform random code with probability $\xi = 0.5$ (contextual
+# noise, V §3: the AR learns to continue from imperfect prefixes, as it must when it samples freely). The ablations
+# below remove the pieces one at a time: $\beta = 0$ (no prior term), $\beta = 0$ and $k = 0$ (the reward alone),
+# and $\xi = 0$.
+
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper renders run directories only
 seed: int = 0  # first seed (and the sample draws of each seed)
@@ -45,7 +91,6 @@ out_dir: str = "figures/05_vapi"  # figures, tables and results.json
 n_eval: int = 0  # images per Fréchet estimate; 0 picks the tier default
 
 # %%
-import json
 import time
 from pathlib import Path
 
@@ -53,15 +98,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 import torch
+import torch.nn.functional as F
 
-from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, stats, tiers, timing, train
-from tvclab.report import interval_cell, save_figure, save_results, save_table
+from tvclab import claims, configs, data, evaluation, losses, provenance, tiers, timing, train
+from tvclab.report import save_figure, save_results, save_table
+from tvclab.studies import vapi as study
+from tvclab.train.posttrain import contextual_noise, sample_from_logits
 
+# %% [markdown]
+# The tier decides the presets, the seeds and the Fréchet N (`tvclab.tiers`). The learning-rate grid and the
+# $\beta$ sweep shrink to one value at the smoke tier, which runs the same cells on the fewest runs that exercise
+# them, so its numbers test the code, not the paper.
+
+# %%
 TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
-
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
@@ -76,7 +128,7 @@ pc = base_cfg.posttrain
 # learning rates searched on the validation split (the authors' 1e-6 included, so its effect at this scale is shown)
 LRS = [1e-3] if SMOKE else [1e-6, 1e-5, 1e-4, 1e-3]
 BETAS = [0.0] if SMOKE else [0.0, 0.03, 0.1, 0.3, 1.0]
-PAPER = {"LlamaGen-XL": (15.55, 9.23), "LlamaGen-XXL": (14.36, 7.65)}  # V: FID without CFG, before -> after
+PAPER = study.PAPER  # V: FID without CFG, before -> after: LlamaGen-XL 15.55 -> 9.23, XXL 14.36 -> 7.65
 results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_EVAL, "config": NAME,
                  "validation_split": data.validation_split(DATASET)}
 print(f"tier {tier}: post-training {pc.optim.steps} steps x {pc.optim.batch_size} images, G = {pc.group_size}, "
@@ -84,6 +136,39 @@ print(f"tier {tier}: post-training {pc.optim.steps} steps x {pc.optim.batch_size
       f"Fréchet N = {N_EVAL}; seeds {SEEDS}; learning rates searched {LRS}")
 if not TIER.trains_inline:
     print("paper tier: this notebook renders existing run directories; it does not train paper-tier models inline.")
+
+# %% [markdown]
+# ### A worked example: one GRPO step's loss on tiny tensors
+#
+# Two images of three tokens from a vocabulary of five, $G = 4$ draws each, a made-up AR's logits on the noised
+# prefix, and a stand-in reward (minus the squared distance of the drawn ids to the true ones: the "decoder" here
+# is the identity). The cell calls the same functions one post-training step calls (`tvclab.train.posttrain`,
+# `tvclab.losses`). What to look for: the advantages have mean 0 and standard deviation 1 within each group, and
+# the policy loss is about 0 in value at $\rho = 1$ (the advantages cancel), yet its gradient is not 0. The
+# gradient pushes up the log-probability of the better draws. The cell draws from its own `torch.Generator`, so
+# later cells see the same global random state as without it.
+
+# %%
+g = torch.Generator().manual_seed(0)
+B, G, n, V = 2, 4, 3, 5
+tokens = torch.randint(V, (B, n), generator=g)  # the images' ground-truth ids
+noisy = contextual_noise(tokens, torch.rand(B, n, generator=g), torch.randint(V, (B, n), generator=g), xi=0.5)
+logits = torch.randn(B, n, V, generator=g, requires_grad=True)  # a pretend AR's logits on the noised prefix
+seqs = sample_from_logits(logits, torch.rand(B, G, n, generator=g))  # G draws per image: [B, G, n]
+reward = -(seqs - tokens[:, None]).float().pow(2).mean(-1)  # stand-in for -(MSE + LPIPS) of the decoded draws
+adv = losses.group_advantages(reward, clip=5.0)
+logp_all = F.log_softmax(logits, -1)
+logp = logp_all[:, None].expand(-1, G, -1, -1).gather(-1, seqs[..., None]).squeeze(-1)  # [B, G, n]
+policy = losses.clipped_policy_loss(logp, logp.detach(), adv[..., None], clip=0.2)  # one update: old = current
+ce = losses.ar_cross_entropy(logits, tokens)  # the prior term: clean ids given the noised prefix
+kl = (logp_all.exp() * (logp_all - F.log_softmax(torch.randn(B, n, V, generator=g), -1))).sum(-1).mean()
+print("ids", tokens.tolist(), "-> noised prefix", noisy.tolist())
+print("rewards", [[round(v, 2) for v in r] for r in reward.tolist()], "\nadvantages", [[round(v, 2) for v in a] for a in adv.tolist()])
+print(f"per group: |mean| <= {adv.mean(1).abs().max():.0e}, sd {[round(v, 3) for v in adv.std(1).tolist()]}")
+grad = torch.autograd.grad(policy, logits, retain_graph=True)[0]
+print(f"policy {policy:.1e} (ratio 1: the advantages cancel), |d policy / d logits| = {grad.norm():.3f}")
+print(f"loss = {policy:.3f} + {pc.ce_weight:g} x CE {ce:.3f} + {pc.kl_weight:g} x KL {kl:.3f} = "
+      f"{policy + pc.ce_weight * ce + pc.kl_weight * kl:.3f}")
 
 # %% [markdown]
 # ## Settings and protocol at this tier
@@ -107,64 +192,20 @@ if not TIER.trains_inline:
 # each its own tokenizer, AR and post-training) with Student-t intervals over seeds ("t, n seeds"); ablation rows
 # and the per-rate rows are one seed, marked, with intervals over samples. Verdicts come from `tvclab.claims`, with
 # a Holm adjustment over all the notebook's claims.
+#
+# The next cell fixes the reference images and builds the `Study` every measurement goes through
+# (`tvclab.studies.vapi`): `lab.before_runs` finds (or trains) notebook 02's stage-1 and stage-2 runs of a seed,
+# `lab.posttrain_run` the post-training beside them, `lab.generation` one AR's test numbers, and
+# `lab.tokenizer_prior` a seed's reconstructions for pFD-clf.
 
 # %%
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=base_cfg.data.image_size)
 N_VAL = min(N_EVAL, data.validation_split(DATASET)["size"])  # the validation split may be smaller than N_EVAL
 real_val = evaluation.reference_images(DATASET, "val", N_VAL, image_size=base_cfg.data.image_size)
-VAL_SAMPLE_SEED = 10_000  # validation draws differ from the reported ones
-
-
-def before_runs(s: int) -> tuple[Path, Path]:
-    """Notebook 02's stage-1 and stage-2 runs of the 1D baseline for seed ``s`` (trained here only if missing)."""
-    sets = [f"seed={s}"]
-    cfg = configs.apply_overrides(base_cfg, sets)
-    root = train.default_run_dir(cfg)
-    if not TIER.trains_inline and not train.artifacts.is_done(root / "stage2"):
-        raise SystemExit(f"paper tier: {root} is missing; produce it with: " + train.command("stage2", cfg, root))
-    return train.run("stage1", NAME, RUN_TIER, sets, resume=True), train.run("stage2", NAME, RUN_TIER, sets, resume=True)
-
-
-def posttrain_run(s: int, extra: list[str]) -> Path:
-    sets = [f"seed={s}", *extra]
-    cfg = configs.apply_overrides(base_cfg, sets)
-    root = train.default_run_dir(cfg)
-    print("  " + train.command("posttrain", cfg, root))
-    if not TIER.trains_inline and not train.artifacts.is_done(root / train.posttrain_subdir(cfg)):
-        raise SystemExit(f"paper tier: {root / train.posttrain_subdir(cfg)} is missing; produce it with the command "
-                         "above under torchrun")
-    return train.run("posttrain", NAME, RUN_TIER, sets, resume=True)
-
-
-def generation(run: Path, real: torch.Tensor, sample_seed: int, step: int | None = None, prior=None) -> dict:
-    """gFD-clf (or FID) with its interval over samples, precision and recall (and IS where Inception is cached) of
-    N samples of the AR in ``run``; the samples' first 64 for the grids. ``prior``: (the tokenizer's
-    reconstructions of ``real``, their rFD) adds pFD-clf and gFD - rFD (``evaluation.prior_columns``)."""
-    imgs = train.sample(run, len(real), seed=sample_seed, progress=False, step=step)["images"]
-    m = metrics.generation_metrics(real, imgs, DATASET, classifier_config=CLF, kid=False, isc=True, prc=True,
-                                   bootstrap=BOOT)
-    key = m["metric"]
-    sfx = "" if key == "fid" else "_clf"  # the substitute's precision / recall are in classifier features
-    out = {"gfid": float(m[key]), "gfid_lo": m.get(f"{key}_lo"), "gfid_hi": m.get(f"{key}_hi"), "metric": key,
-           "precision": m.get(f"precision{sfx}"), "recall": m.get(f"recall{sfx}"), "n": int(m["n_real"])}
-    if m.get("is_mean") is not None:  # IS only with Inception's logits
-        out["is"] = m["is_mean"]
-    if prior is not None:
-        out.update(evaluation.prior_columns(imgs, prior[0], prior[1], out["gfid"], DATASET, CLF, BOOT))
-    return {**out, "samples": imgs[:64]}
-
-
-before = {s: before_runs(s) for s in SEEDS}
-
-
-def tokenizer_prior(s: int) -> tuple[torch.Tensor, float]:
-    """Seed ``s``'s tokenizer reconstructions of the test images (once per seed) and their rFD."""
-    recon = evaluation.reconstructions(before[s][0], real_test, seed=s)
-    rf = evaluation.rfid(before[s][0], real_test, DATASET, seed=s, classifier_config=CLF, bootstrap=BOOT, recon=recon)
-    return recon, rf["value"]
-
-
-PRIOR = {s: tokenizer_prior(s) for s in SEEDS}
+lab = study.Study(NAME, base_cfg, RUN_TIER, TIER.trains_inline, DATASET, CLF, BOOT, real_test, real_val,
+                  val_sample_seed=10_000)  # validation draws differ from the reported ones
+before = {s: lab.before_runs(s) for s in SEEDS}
+PRIOR = {s: lab.tokenizer_prior(before[s][0], s) for s in SEEDS}
 print(f"stage-1/stage-2 runs ready after {time.time() - T0:.0f} s")
 
 # %% [markdown]
@@ -172,72 +213,38 @@ print(f"stage-1/stage-2 runs ready after {time.time() - T0:.0f} s")
 #
 # One post-training run per rate of the grid, seed `SEEDS[0]`; the criterion is the validation gFD-clf of its
 # samples (lower is better), beside the stage-2 AR's own ("before"). The chosen rate is used for every row below.
+# How to read the table: the first row is the AR before post-training. A rate is useful only if its validation
+# gFD is below that row's. The reward and CE columns show what the rate did to the two terms of the objective
+# (the reward up is better, the CE should not climb far).
 
 # %%
 s0 = SEEDS[0]
-val_before = generation(before[s0][1], real_val, VAL_SAMPLE_SEED)
-lr_rows = [{"lr": 0.0, "run": "before (stage 2)", f"val gFD": val_before["gfid"],
-            "val reward": None, "val CE": evaluation.validation_rows(before[s0][1])[-1]["gloss"]}]
-lr_runs = {}
-for lr in LRS:
-    try:
-        lr_runs[lr] = posttrain_run(s0, [f"posttrain.optim.lr={lr:g}", f"posttrain.optim.lr_min={lr:g}"])
-    except train.NonFiniteError as e:  # a rate that diverges is a result of the search, not a crash
-        print(f"lr {lr:g} diverged: {str(e)[:200]}")
-        lr_rows.append({"lr": lr, "run": "diverged (non-finite loss)", "val gFD": None, "val reward": None,
-                        "val CE": None})
-        continue
-    g = generation(lr_runs[lr], real_val, VAL_SAMPLE_SEED)
-    v = evaluation.validation_rows(lr_runs[lr])[-1]
-    lr_rows.append({"lr": lr, "run": lr_runs[lr].name, "val gFD": g["gfid"], "val reward": v["reward"],
-                    "val CE": v["gloss"]})
-finite = [r for r in lr_rows[1:] if r["val gFD"] is not None]
-if not finite:
-    raise SystemExit(f"every learning rate of the grid {LRS} diverged: nothing to post-train; lower the grid")
-LR = min(finite, key=lambda r: r["val gFD"])["lr"]
+val_before = lab.generation(before[s0][1], real_val, lab.val_sample_seed)
+lr_rows, lr_runs = study.lr_search(lab, before[s0][1], s0, LRS, val_before)
+LR = study.chosen_lr(lr_rows, LRS)
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[val_before["metric"]]
 print(save_table(lr_rows, out_dir, "lr_search_validation", digits=4))
 print(f"chosen on validation: posttrain.optim.lr = {LR:g} (val g{METRIC} "
       f"{min(r['val gFD'] for r in lr_rows[1:] if r['val gFD'] is not None):.3f}"
       f" vs {val_before['gfid']:.3f} before)")
 results["lr_search"] = {"rows": lr_rows, "chosen": LR, "criterion": f"validation g{METRIC} (N = {N_VAL})"}
-LR_SETS = [f"posttrain.optim.lr={LR:g}", f"posttrain.optim.lr_min={LR:g}"]
+LR_SETS = study.lr_sets(LR)
 
 # %% [markdown]
 # ## Main table: before and after, no guidance
 #
 # For every seed: the stage-2 AR ("before") and its post-trained copy at the chosen rate ("after"), on the test
 # split. Means over seeds with 95% Student-t intervals; pFD-clf against the seed's own reconstructions; paper V's LlamaGen FIDs beside (ImageNet 256: not
-# comparable in value, only in direction and size of the change).
+# comparable in value, only in direction and size of the change). How to read it: compare the two rows column by
+# column. V's claim is a lower gFD after. A lower pFD-clf says the gain is the prior's, since the decoder did not
+# change. A test CE that barely moves says the prior term held the AR near its token-level likelihood. Intervals
+# are over seeds (unpaired here); the paired claims at the end are the sharper test.
 
 # %%
-after = {s: posttrain_run(s, LR_SETS) for s in SEEDS}
-per_seed = {"before": [], "after": []}
-grids = {}
-for s in SEEDS:
-    for which, run in (("before", before[s][1]), ("after", after[s])):
-        g = generation(run, real_test, s, prior=PRIOR[s])
-        g["ce"] = evaluation.test_metrics(run)["gloss"]
-        g["top1"] = evaluation.test_metrics(run)["top1"]
-        if s == s0:
-            grids[which] = g.pop("samples")
-        else:
-            g.pop("samples")
-        per_seed[which].append({"seed": s, **g})
-summary = {w: evaluation.summarize_metrics([{k: v for k, v in m.items() if k != "seed"} for m in rows])
-           for w, rows in per_seed.items()}
-
-
-def cell(w: str, key: str) -> str:
-    return interval_cell(summary[w].get(key), missing="—")
-
-
-main_table = [{"AR": w, f"test g{METRIC}": cell(w, "gfid"), "test pFD-clf": cell(w, "pfd"),
-               f"g{METRIC} - r{METRIC}": cell(w, "gap"), "interval": f"t, {len(SEEDS)} seeds", "precision": cell(w, "precision"),
-               "recall": cell(w, "recall"), "IS": cell(w, "is"), "test CE (nats/token)": cell(w, "ce"),
-               "top-1": cell(w, "top1"), "seeds": len(SEEDS),
-               "paper FID XL": PAPER["LlamaGen-XL"][i], "paper FID XXL": PAPER["LlamaGen-XXL"][i]}
-              for i, w in enumerate(("before", "after"))]
+after = {s: lab.posttrain_run(s, LR_SETS) for s in SEEDS}
+per_seed, grids = study.before_after(lab, before, after, PRIOR, s0)
+summary = study.summaries(per_seed)
+main_table = study.main_table(summary, len(SEEDS), METRIC, PAPER)
 print(save_table(main_table, out_dir, "table1_before_after", digits=4))
 results["main"] = {"per_seed": per_seed, "summary": summary, "lr": LR,
                    "paper_fid_without_cfg": {k: {"before": a, "after": b} for k, (a, b) in PAPER.items()}}
@@ -247,41 +254,27 @@ results["main"] = {"per_seed": per_seed, "summary": summary, "lr": LR,
 #
 # The search above reads the validation split; here each rate's post-trained AR against "before" on the test split,
 # gFD-clf and pFD-clf with intervals over samples (one seed: a description per rate, judged in the claims below by
-# those intervals).
+# those intervals). Read it as a dose-response: if the gFD falls and then rises across the rates, the search had a
+# real optimum to find. The authors' 1e-6 row shows what their rate does to a model of this size (the smoke tier
+# searches one rate only).
 
 # %%
 before0 = per_seed["before"][0]
-lr_test = {}
-for lr, run in lr_runs.items():
-    if lr == LR:
-        lr_test[lr] = {k: v for k, v in per_seed["after"][0].items() if k != "seed"}
-    else:
-        g = generation(run, real_test, s0, prior=PRIOR[s0])
-        g.pop("samples")
-        lr_test[lr] = {**g, "ce": evaluation.test_metrics(run)["gloss"]}
-lr_table = [{"AR": "before (stage 2)" if lr == 0.0 else f"after, lr {lr:g}", "lr": lr, f"test g{METRIC}": f"{m['gfid']:.3f} [{m['gfid_lo']:.3f}, {m['gfid_hi']:.3f}]",
-             "test pFD-clf": f"{m['pfd']:.3f} [{m['pfd_lo']:.3f}, {m['pfd_hi']:.3f}]", "test CE": m["ce"],
-             "interval": "1 seed: bootstrap over samples"}
-            for lr, m in [(0.0, before0)] + sorted(lr_test.items())]
+lr_test = study.rates_on_test(lab, lr_runs, LR, per_seed, s0, PRIOR[s0])
+lr_table = study.rates_table(lr_test, before0, METRIC)
 print(save_table(lr_table, out_dir, "table3_rates_test", digits=4))
 results["lr_test"] = {f"{lr:g}": m for lr, m in lr_test.items()}
 
 # %% [markdown]
 # The "before" numbers are notebook 02's: the same stage-2 run, N, reference images and sample seed. When notebook
-# 02's results.json at this tier is present, the next cell compares them.
+# 02's results.json at this tier is present, the next cell compares them (`study.matches_notebook_02`); the
+# largest difference should be 0, or at rounding level.
 
 # %%
-nb02 = Path(out_dir).parent / "02_wartok" / "results.json"
-check = None
-if nb02.exists():
-    r02 = json.loads(nb02.read_text())
-    if r02.get("tier") == tier and r02.get("n_eval") == N_EVAL:
-        theirs = {m["seed"]: m["gfid"] for m in r02["rows"]["baseline_1d"]["matched_iterations"]["per_seed"]}
-        ours = {m["seed"]: m["gfid"] for m in per_seed["before"]}
-        common = sorted(set(theirs) & set(ours))
-        check = {"seeds": common, "max_abs_difference": max(abs(theirs[s] - ours[s]) for s in common) if common else None}
-        print(f"before vs notebook 02 (seeds {common}): largest difference {check['max_abs_difference']}")
-if check is None:
+check = study.matches_notebook_02(Path(out_dir).parent / "02_wartok" / "results.json", tier, N_EVAL, per_seed["before"])
+if check is not None:
+    print(f"before vs notebook 02 (seeds {check['seeds']}): largest difference {check['max_abs_difference']}")
+else:
     print("notebook 02's results.json at this tier and N is not there: nothing to compare")
 results["before_matches_02"] = check
 
@@ -291,27 +284,15 @@ results["before_matches_02"] = check
 # At the chosen rate: no prior term ($\beta = 0$, KL kept), the reconstruction reward alone ($\beta = 0$ and no
 # KL), no contextual noise ($\xi = 0$), and a $\beta$ sweep. The MSE against MSE + LPIPS reward row needs the LPIPS
 # (VGG16) weights; where they are absent the reward is MSE in every row and that ablation is not testable here.
+# How to read it: every row is one run of the same seed, so compare each against the "after" row by its interval
+# over samples. V reports that removing the prior term, or keeping the reward alone, degrades the result, so those
+# rows' gFD should sit above the "after" row's; the test CE column shows how far each drifted from "before".
 
 # %%
-_probe = torch.zeros(1, 1, base_cfg.data.image_size, base_cfg.data.image_size)
-LPIPS_OK = losses.lpips_per_image(_probe, _probe) is not None  # the reward's LPIPS term: weights cached or not
-ablation_sets = {"xi = 0 (no contextual noise)": ["posttrain.noise=0"],
-                 "beta = 0 (no prior term)": ["posttrain.ce_weight=0"],
-                 "reward only (beta = 0, no KL)": ["posttrain.ce_weight=0", "posttrain.kl_weight=0"],
-                 **{f"beta = {b:g}": [f"posttrain.ce_weight={b:g}"] for b in BETAS if b not in (0.0, pc.ce_weight)}}
-if LPIPS_OK:
-    ablation_sets["MSE reward (no LPIPS)"] = ["posttrain.lpips_weight=0"]
-abl = {"before (stage 2)": {**per_seed["before"][0]}, f"after (beta = {pc.ce_weight:g}, xi = {pc.noise:g})":
-       {**per_seed["after"][0]}}
-for label, extra in ablation_sets.items():
-    run = posttrain_run(s0, LR_SETS + extra)
-    g = generation(run, real_test, s0, prior=PRIOR[s0])
-    g.pop("samples")
-    abl[label] = {"seed": s0, **g, "ce": evaluation.test_metrics(run)["gloss"], "run": run.name}
-ablation_table = [{"row": k, f"test g{METRIC}": f"{m['gfid']:.3f} [{m['gfid_lo']:.3f}, {m['gfid_hi']:.3f}]",
-                   "test pFD-clf": f"{m['pfd']:.3f} [{m['pfd_lo']:.3f}, {m['pfd_hi']:.3f}]",
-                   f"g{METRIC} - r{METRIC}": m["gap"], "interval": "1 seed: bootstrap over samples", "precision": m["precision"], "recall": m["recall"], "test CE": m["ce"], "seeds": "1"}
-                  for k, m in abl.items()]
+LPIPS_OK = study.lpips_available(base_cfg.data.image_size)  # the reward's LPIPS term: weights cached or not
+ablation_sets = study.ablation_sets(pc, BETAS, LPIPS_OK)
+abl = study.ablation_runs(lab, s0, LR, ablation_sets, per_seed, pc, PRIOR[s0])
+ablation_table = study.ablation_table(abl, METRIC)
 print(save_table(ablation_table, out_dir, "table2_ablations", digits=4))
 results["ablations"] = abl
 results["lpips_reward"] = {"available": bool(LPIPS_OK),
@@ -325,15 +306,20 @@ print(results["lpips_reward"]["note"])
 #
 # The main run of seed `SEEDS[0]`: the training rows' mean reward of the G draws, the validation cross-entropy
 # and mean reward the run logged at every evaluation step, and the test gFD-clf of the AR snapshot saved there
-# (step 0 is the stage-2 AR).
+# (step 0 is the stage-2 AR; `study.gfd_by_step`).
 
 # %%
 run0 = after[s0]
 trows, erows = evaluation.metrics_rows(run0, "train"), evaluation.validation_rows(run0)
-snap_steps = train.artifacts.prior_snapshot_steps(run0)
-curve_gfd = {0: per_seed["before"][0]["gfid"]}
-for st in snap_steps:
-    curve_gfd[st] = per_seed["after"][0]["gfid"] if st == pc.optim.steps else generation(run0, real_test, s0, step=st)["gfid"]
+curve_gfd = study.gfd_by_step(lab, run0, s0, per_seed, pc.optim.steps)
+
+# %% [markdown]
+# How to read the three panels: the reward should rise. The training reward is measured on noised prefixes and
+# the validation reward on clean ones, so the two sit at different levels. The validation CE (the prior term)
+# should stay near its step-0 value. The test gFD shows whether the reward's gain reaches the samples, and
+# whether it was still moving at the last step.
+
+# %%
 fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
 ax[0].plot([r["step"] for r in trows], [r["reward"] for r in trows], label="train (noised prefix)")
 ax[0].plot([r["step"] for r in erows], [r["reward"] for r in erows], "o-", label="validation (clean prefix)")
@@ -347,20 +333,20 @@ fig.suptitle(f"VA-π post-training of the 1D baseline's AR, seed {s0}, lr {LR:g}
 fig.tight_layout()
 save_figure(fig, out_dir, "fig1_curves")
 plt.show()
-results["curves"] = {"train": [{k: r[k] for k in ("step", "reward", "ce", "policy")} for r in trows],
-                     "val": [{k: r[k] for k in ("step", "reward", "gloss")} for r in erows],
-                     "test_gfid_by_step": curve_gfd}
+results["curves"] = study.curves_results(trows, erows, curve_gfd)
 
 # %% [markdown]
 # ## Samples before and after (same seed, same draws)
+#
+# The first 64 test-split samples of seed `SEEDS[0]` before and after post-training. Both grids come from the same
+# sample seed, so the same position in the two grids shows the same random draw. Look for sharper or more
+# recognisable items after, and for any loss of variety (many tiles turning into the same item would mean the
+# reward collapsed the prior).
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(10, 5.2))
 for a, (which, imgs) in zip(ax, grids.items()):
-    grid = imgs[:64].clamp(-1, 1).add(1).div(2)
-    n = int(len(grid) ** 0.5)
-    tile = grid[: n * n].reshape(n, n, *grid.shape[1:]).permute(0, 3, 1, 4, 2).reshape(n * grid.shape[2], n * grid.shape[3], -1)
-    a.imshow(tile.squeeze(-1).numpy() if tile.shape[-1] == 1 else tile.numpy(), cmap="gray")
+    a.imshow(study.sample_tile(imgs), cmap="gray")
     a.set_title(f"{which}: g{METRIC} {per_seed[which][0]['gfid']:.2f}")
     a.axis("off")
 fig.tight_layout()
@@ -377,34 +363,14 @@ plt.show()
 # every claim with a p-value (the count is printed); **mde**: the smallest true difference the comparison had 80%
 # power to see, from the seed sd (none for one-seed claims); **effect**: paper V's relative change (LlamaGen-XL)
 # beside the relative MDE.
+#
+# The claims, in order (`study.vapi_claims`): gFD lower after (paired over seeds), pFD-clf lower after (paired),
+# $\beta = 0$ worse, reward alone worse, $\xi = 0$ worse, the test CE within 0.05 nats/token of before (paired),
+# and one claim per searched rate. "Inconclusive" means the interval of the difference contains the threshold: the
+# data do not decide, which is not the same as the claim failing.
 
 # %%
-q = lambda m: {"value": m["gfid"], "lo": m["gfid_lo"], "hi": m["gfid_hi"]}
-main_after = abl[f"after (beta = {pc.ce_weight:g}, xi = {pc.noise:g})"]
-verdicts = [
-    claims.compare(f"post-training lowers test g{METRIC} (no CFG), {pc.optim.steps} x {pc.optim.batch_size} images",
-                   [m["gfid"] for m in per_seed["after"]], [m["gfid"] for m in per_seed["before"]], better="lower",
-                   paired=True, paper="LlamaGen-XL 15.55 -> 9.23, XXL 14.36 -> 7.65 FID",
-                   paper_values=(PAPER["LlamaGen-XL"][1], PAPER["LlamaGen-XL"][0]),
-                   n={"seeds": len(SEEDS), "N": N_EVAL}),
-    claims.compare(f"post-training lowers test pFD-clf (the prior's share: samples against the same tokenizer's "
-                   f"reconstructions)", [m["pfd"] for m in per_seed["after"]], [m["pfd"] for m in per_seed["before"]],
-                   better="lower", paired=True, n={"seeds": len(SEEDS), "N": N_EVAL}),
-    claims.compare(f"removing the prior term (beta = 0) raises g{METRIC}", q(abl["beta = 0 (no prior term)"]),
-                   q(main_after), better="higher", paper="V ablation: degrades", n={"seeds": 1, "N": N_EVAL}),
-    claims.compare(f"the reconstruction reward alone (beta = 0, no KL) raises g{METRIC}",
-                   q(abl["reward only (beta = 0, no KL)"]), q(main_after), better="higher",
-                   paper="V ablation: degrades", n={"seeds": 1, "N": N_EVAL}),
-    claims.compare(f"contextual noise helps: xi = 0 has a higher g{METRIC} than xi = {pc.noise:g}",
-                   q(abl["xi = 0 (no contextual noise)"]), q(main_after), better="higher",
-                   paper="V ablation: modest noise helps", n={"seeds": 1, "N": N_EVAL}),
-    claims.compare("the prior does not drift far: test CE after within 0.05 nats/token of before",
-                   [m["ce"] for m in per_seed["after"]], [m["ce"] for m in per_seed["before"]], better="lower",
-                   margin=-0.05, paired=True, n={"seeds": len(SEEDS)}),
-    *[claims.compare(f"post-training at lr {lr:g} lowers test g{METRIC} against before (seed {s0}, one seed)",
-                     q(m), q(before0), better="lower", n={"seeds": 1, "N": N_EVAL})
-      for lr, m in sorted(lr_test.items())],
-]
+verdicts = study.vapi_claims(per_seed, abl, lr_test, before0, pc, N_EVAL, METRIC, s0, PAPER)
 judged = claims.judge(verdicts)
 print(f"{judged['n_claims']} claims judged; Holm over the {judged['claim_results'][0]['holm_m']} with a p-value")
 print(save_table(judged["claims"], out_dir, "claims"))

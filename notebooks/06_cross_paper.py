@@ -30,6 +30,75 @@
 # Run directories are the other notebooks' wherever the config is the same (notebooks 02, 03, 05): the runner
 # returns at once for a finished run, and only what is missing trains here.
 
+# %% [markdown]
+# ## What is compared
+#
+# **The common frame.** Paper W's Tripartite Variational Consistency (W Theorem 3.1, eq. 1) splits
+# $\log p_\theta(x) - \log p_{\rm data}(x)$ into a likelihood, a prior and a posterior consistency term; by
+# Corollary 3.2 (case 1) matching the likelihood and the prior is enough. Plain two-stage training does exactly
+# that, one stage each: stage 1 fits the decoder by reconstruction (likelihood), stage 2 fits the AR prior
+# $p_\theta(z)$ to the frozen encoder's aggregate posterior $q_\phi(z)$ (prior). [00 §5](00_tvc_derivations.ipynb)
+# computes this on exact tables (W §3.2, App. D.4). The weak point (W §4.1, P §2.1) is that stage 1 never asks
+# whether $q_\phi(z)$ is easy for the AR. Each method attacks that gap from a different place:
+#
+# * **W, WGF-DPD** (W §4.2-4.6): stage 1 minimises reconstruction + $\mathrm{KL}(q_\phi(z)\,\|\,p_\theta(z))$
+#   (eq. 2) jointly with the AR. The encoder receives the particle gradient of eq. 4,
+#   $-\nabla_z \log p(x\mid z) + \log \mathbf{Q}_\psi - \log \mathbf{P}_\theta$ (a proxy AR $q_\psi$ tracks $q_\phi(z)$,
+#   the target AR is $p_\theta$), passed through the quantizer by prob-STE ($\partial z/\partial h \approx I$ on the
+#   softmax of the VQ distance logits, §4.5; Algorithm 1). It changes the **tokenizer**. Tested alone in
+#   [02](02_wartok.ipynb).
+# * **F, flow-prior alignment** (F §4.1, eq. 5; §4.3, Prop. 1): a flow is trained by flow matching on (randomly
+#   projected) target features and frozen; the autoencoder's continuous latents then pay that flow-matching loss
+#   with the latent in the place of the data point, a tractable proxy for maximising a lower bound on the latents'
+#   log-likelihood under the flow. It changes the **latent space** (continuous, no quantizer) and, with it, the
+#   generator (here a causal AR with a per-token flow head).
+#   Tested alone in [03](03_flow_prior_autoencoders.ipynb).
+# * **P, Prologue** (P §2, eq. 2, 4): a few extra tokens, quantized on their own codebook and never decoded, are
+#   prepended to the visual ones and trained by the AR's cross-entropy only (Prob-STE routes it to them, §2.2). The
+#   AR then fits the visual tokens conditionally on the prologue instead of their marginal. It adds **an auxiliary
+#   latent for the prior**, and leaves reconstruction to the visual tokens. Tested alone in [04](04_prologue.ipynb).
+# * **V, VA-pi** (paper V): after stage 2, the AR is post-trained as a policy (GRPO) with a pixel reward, minus
+#   the reconstruction error of its decoded tokens, regularised by the teacher-forced CE and a KL to the base AR
+#   (V's ELBO). The tokenizer is untouched: it changes the **generator** only. Tested alone in [05](05_vapi.ipynb).
+#
+# **Why a shared setting.** Each paper's headline (the "paper's own gain" column) is over its own baseline, on its
+# own data (CIFAR-10 or ImageNet), at its own sizes and budgets: the four gains are not in one unit and cannot be
+# ranked. Only with the same data, backbone, AR, step budget, seeds and metrics can one ask which method helps
+# most, whether each helps at all against the same plain baseline, and whether a tokenizer-side method (W) and a
+# generator-side one (V) add up.
+
+# %% [markdown]
+# ## Glossary of the table's columns
+#
+# * **rFD-clf** (reconstruction): Fréchet distance, in the features of the suite's Fashion-MNIST classifier,
+#   between the test images and the tokenizer's reconstructions of them. The tokenizer alone; lower is better.
+#   (With cached Inception weights rFD and gFD are FIDs instead, and their columns say so.) **PSNR**: the same
+#   reconstructions in dB, higher is better.
+# * **gFD-clf** (generation): N samples of the whole pipeline (prior, then decoder) against N test images. What a
+#   user sees; it carries both the prior's error and the decoder's.
+# * **pFD-clf** (prior-isolating): the same samples against the tokenizer's own reconstructions of the test
+#   images. A perfect prior decodes exactly to the reconstructions' law, so pFD-clf sits at its finite-N floor
+#   whatever the decoder: it sees the prior alone. **gFD - rFD** (same seed) is a cruder version of the same idea.
+# * **gLoss**: the generator's held-out cross-entropy, nats per token; **rate** = gLoss x sequence length, nats per
+#   image, what the prior pays to describe one image (the x-axis of Fig. X1). Paper F's row has a flow-matching
+#   loss instead, in no such unit.
+# * **precision / recall**: the share of samples that fall near real images (fidelity) and of real images near
+#   samples (coverage), in the same classifier features.
+# * **t intervals over seeds**: every cell is the mean over `n_seeds` independent seeds with its 95% Student-t
+#   interval ("t, n seeds"); one seed gives none. Claims use paired t where two rows share a tokenizer seed by seed,
+#   Welch's t otherwise.
+# * **MDE** (minimum detectable effect): the smallest true difference the test had 80% power to see with these
+#   seeds. An "inconclusive" verdict with an MDE larger than the paper's effect says the comparison was too small
+#   to tell, not that the effect is absent.
+# * **Holm**: the Holm adjustment over all the notebook's claims (many claims, some hold by chance); claims.md
+#   shows the raw and the adjusted verdict side by side. Verdicts are "holds", "does not hold" or "inconclusive".
+
+# %% [markdown]
+# ## Parameters
+#
+# The tier sets the scale (smoke: seconds, a check that everything runs; cpu: the suite's findings; paper: renders
+# torchrun run directories). `n_seeds` is the number of seeds behind every Table X1 interval.
+
 # %% tags=["parameters"]
 tier: str = "cpu"  # smoke | cpu | paper; paper prints the torchrun commands and renders run directories only
 seed: int = 0  # first seed
@@ -38,6 +107,12 @@ n_seeds_sweep: int = 3  # seeds of each frontier-sweep point
 out_dir: str = "figures/06_cross_paper"  # figures, tables and results.json
 n_eval: int = 0  # images per Fréchet estimate; 0 picks the tier default
 
+# %% [markdown]
+# ## Setup
+#
+# Imports, then the tier's protocol (`evaluation.tier_setup`): the seeds, the bootstrap resamples, the classifier
+# whose features every FD-clf uses, and N, the images per Fréchet estimate.
+
 # %%
 import time
 
@@ -45,20 +120,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 import torch
 
-from tvclab import (claims, configs, crosspaper, data, evaluation, frontier, losses, metrics, paths, provenance,
-                    timing, train)
-from tvclab.bench import step_ratio
-from tvclab.models import Tokenizer
-from tvclab.models.blocks import count_params
-from tvclab.report import load_results, row_cell, save_figure, save_results, save_table
+from tvclab import claims, crosspaper, data, evaluation, losses, paths, provenance, timing
+from tvclab.report import save_figure, save_results, save_table
 from tvclab.tiers import get as get_tier
 
+# %%
 TIER = get_tier(tier)  # the tier's seeds, N and settings (tvclab.tiers)
-
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
 T0 = time.time()
@@ -66,37 +136,42 @@ timing.reset()
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)
 N_EVAL = n_eval or TIER.n_frechet
 SEEDS_REST = evaluation.tier_setup(tier, seed, n_seeds_sweep).seeds  # the same rule, fewer seeds (smoke: 2)
-PAPER_GFD = {"wgf_dpd": (11.30, 52.53), "flow_prior": (11.47, 15.08), "prologue": (10.75, 21.01),
-             "vapi": (9.23, 15.55)}  # each paper's (method, its own baseline) gFID, as crosspaper.methods quotes them
 
+# %% [markdown]
+# ### The settings other notebooks chose on validation
+#
+# WGF-DPD's weight and target temperature come from notebook 02's search, VA-pi's learning rate from notebook
+# 05's, both on the validation split and only if those notebooks ran at this tier (else the presets). Look at the
+# printed line to see which applies.
 
-def chosen_in(notebook: str, key: str):
-    """A setting another notebook chose on the validation split at this tier, from its results.json (None when
-    that notebook has not run at this tier)."""
-    try:
-        res = load_results(paths.FIGURES / notebook)
-    except FileNotFoundError:
-        return None
-    return res.get(key, {}).get("chosen") if res.get("tier") == tier else None
+# %%
+wgf = crosspaper.chosen_in("02_wartok", "wgf_search", tier, paths.FIGURES)
+lr = crosspaper.chosen_in("05_vapi", "lr_search", tier, paths.FIGURES)
+WGF_SETS, POST_SETS = crosspaper.chosen_sets(wgf, lr)
+print(crosspaper.describe_choices(wgf, lr))
 
+# %% [markdown]
+# ### The rows, and the check that they share one backbone
+#
+# `crosspaper.check_backbone` raises if any row's data, tokenizer shape, AR shape or step budget differs from
+# plain's; the printed line is that shared backbone.
 
-wgf = chosen_in("02_wartok", "wgf_search")
-lr = chosen_in("05_vapi", "lr_search")
-WGF_SETS = [f"wgf.weight={wgf['weight']:g}", f"wgf.target_temperature={wgf['target_temperature']:g}"] if wgf else []
-POST_SETS = [f"posttrain.optim.lr={lr:g}", f"posttrain.optim.lr_min={lr:g}"] if lr else []
-print(f"WGF-DPD setting: {'notebook 02 chose ' + str(wgf) + ' on validation' if wgf else 'the preset (notebook 02 has not run at this tier)'}; "
-      f"post-training lr: {'notebook 05 chose ' + f'{lr:g}' + ' on validation' if lr else 'the preset (notebook 05 has not run at this tier)'}")
+# %%
 ROWS = crosspaper.methods(WGF_SETS, POST_SETS)
 SHARED = crosspaper.check_backbone(ROWS, RUN_TIER)  # raises if any row's backbone differs
 DATASET = SHARED["data.dataset"]
 print(f"tier {tier}: shared backbone " + ", ".join(f"{k}={v}" for k, v in SHARED.items()) + f"; seeds {SEEDS}; "
       f"Fréchet N = {N_EVAL}")
-# Fig. X1's reference: the plain baseline with a smaller codebook (notebook 02's sweep sizes, reused)
-K0 = configs.get("baseline_1d", RUN_TIER).quantizer.codebook_size
-SWEEP_K = sorted({max(2, K0 // f) for f in ((16,) if SMOKE else (32, 16, 8, 4))})
-SWEEP = {f"plain K={k}": crosspaper.Method("baseline_1d", (f"quantizer.codebook_size={k}",), False, f"K={k}", "-")
-         for k in SWEEP_K}
-# What this execution reuses (finished run directories, most of them notebooks 02, 03 and 05's) and what it trains
+
+# %% [markdown]
+# ### The codebook sweep, and what this run reuses
+#
+# Fig. X1's reference is the plain baseline with smaller codebooks (notebook 02's sweep sizes, reused). The
+# inventory lists every stage run the rows and the sweep need: those already finished by notebooks 02-05 are
+# reused, the rest train here.
+
+# %%
+K0, SWEEP_K, SWEEP = crosspaper.codebook_sweep(RUN_TIER, SMOKE)
 INVENTORY = crosspaper.inventory({**{n: (m, SEEDS) for n, m in ROWS.items()},
                                   **{n: (m, SEEDS_REST) for n, m in SWEEP.items()}}, RUN_TIER)
 print(f"stage runs needed: {len(INVENTORY['reused']) + len(INVENTORY['to_train'])}; finished already (reused): "
@@ -111,22 +186,14 @@ results: dict = {"tier": tier, "seeds": SEEDS, "dataset": DATASET, "n_eval": N_E
 #
 # One config per row on paper W's CIFAR-10 backbone (the shared one at the paper tier: each paper's own preset
 # differs), with its parameter counts (models built on the meta device: no memory, no weights). Under `torchrun`
-# these commands produce the run directories this notebook renders with `tier = "paper"`.
+# these commands produce the run directories this notebook renders with `tier = "paper"`. Read the parameter
+# columns down the rows: the encoder and decoder nearly agree (one backbone; Prologue's encoder also carries its
+# prologue queries and codebook), and the generator grows where a method adds to what it models (F's per-token flow
+# head, P's prologue tokens and their codebook). A post-trained row lists the stage-1 and stage-2 commands it shares
+# with the row it post-trains, then its own posttrain command.
 
 # %%
-paper_rows = []
-for name, m in ROWS.items():
-    cfg = crosspaper.config(m, "paper")
-    root = train.default_run_dir(cfg)
-    with torch.device("meta"):
-        tok = Tokenizer.from_config(cfg, data.channels(cfg.data.dataset))
-        counts = tok.param_counts()
-        prior = train.stage2.build_prior(cfg, tok.n_tokens, data.num_classes(cfg.data.dataset))
-    cmds = [train.command(st, cfg, root) for st in crosspaper.stages(m)]
-    paper_rows.append({"row": m.label, "encoder (M)": f"{counts['encoder'] / 1e6:.1f}",
-                       "decoder (M)": f"{counts['decoder'] / 1e6:.1f}", "generator (M)": f"{count_params(prior) / 1e6:.1f}",
-                       "commands": " ; ".join(cmds)})
-print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
+print(save_table(crosspaper.paper_tier_commands(ROWS), out_dir, "paper_tier_commands", digits=1))
 
 # %% [markdown]
 # ## Table X1: every method, its reconstruction, its generation, its rate and its cost
@@ -136,12 +203,11 @@ print(save_table(paper_rows, out_dir, "paper_tier_commands", digits=1))
 # images: zero (up to its finite-N floor) for a perfect prior, whatever the decoder, so it sees the prior where
 # gFD-clf also carries the decoder's error; gFD - rFD (same seed) stands beside it. gLoss is the generator's
 # held-out cross-entropy in nats per token (over prologue and visual tokens for Prologue) and per image; the
-# flow-prior row's generator has a flow-matching loss instead (no nats). The cost column is a stage-1 training
-# step against the plain baseline's, timed side by side in this process (`tvclab.bench.step_ratio`: rounds over the
-# tokenizers, the order reversed every other round, the median of each round's ratio; the step times the runs
-# recorded are kept in results.json but were taken at different times; at the paper tier, where nothing paper-sized
-# is built inline, they stand in), and for the post-trained rows the seconds of
-# post-training on top. Paper-reported gains are over each paper's own baseline, on its own data.
+# flow-prior row's generator has a flow-matching loss instead (no nats). Paper-reported gains are over each
+# paper's own baseline, on its own data.
+#
+# First the reference images: N test images (every test column) and a validation set of its own, on which the
+# "best method" claim chooses.
 
 # %%
 if not TIER.trains_inline and INVENTORY["to_train"]:  # paper-sized runs come from torchrun (the commands above), not from here
@@ -150,93 +216,47 @@ if not TIER.trains_inline and INVENTORY["to_train"]:  # paper-sized runs come fr
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=SHARED["data.image_size"])
 real_val = evaluation.reference_images(DATASET, "val", min(N_EVAL, data.validation_split(DATASET)["size"]),
                                        image_size=SHARED["data.image_size"])
-VAL_SAMPLE_SEED = 10_000  # validation samples: their own seed, apart from the test samples'
-samples_kept: dict = {}
-rfid_kept: dict = {}
 
+# %% [markdown]
+# ### Training (or reusing) and scoring every row
+#
+# `crosspaper.RowEvaluator` computes one seed's numbers: the generator (the post-trained AR for the VA-pi rows),
+# the reconstructions and rFD-clf (kept per tokenizer, so the VA-pi rows reuse plain's and WGF-DPD's), N samples
+# and gFD-clf, pFD-clf and gFD - rFD, validation gFD-clf on samples of their own seed, gLoss and rate, step times
+# and parameter counts. The printed lines are each row's training commands.
 
-def evaluator(name: str):
-    m = ROWS[name]
+# %%
+EVAL = crosspaper.RowEvaluator(ROWS, RUN_TIER, real_test, real_val, DATASET, CLF, BOOT, N_EVAL)
+rows = crosspaper.evaluate_rows(ROWS, RUN_TIER, SEEDS, EVAL)
+METRIC, PR = crosspaper.metric_names(rows)  # "FD-clf" (or "FID"), and the precision / recall columns
+tok_of = crosspaper.stage1_owner(ROWS, RUN_TIER)  # the row whose tokenizer each row uses
 
-    def row_metrics(r: evaluation.SeedRuns) -> dict:
-        sets = crosspaper.run_sets(m, RUN_TIER)
-        gen = (train.run("posttrain", m.config, RUN_TIER, evaluation.seed_sets(sets, r.seed)) if m.posttrain
-               else r.stage2)
-        if (r.stage1, r.seed) not in rfid_kept:  # VA-pi rows share their tokenizer with plain / WGF-DPD
-            recon = evaluation.reconstructions(r.stage1, real_test, seed=r.seed)  # rFD and pFD share them
-            # no interval over samples: Table X1's intervals are over seeds
-            rfid_kept[(r.stage1, r.seed)] = (recon, evaluation.rfid(r.stage1, real_test, DATASET, seed=r.seed,
-                                                                    classifier_config=CLF, bootstrap=0, recon=recon))
-        recon, rf = rfid_kept[(r.stage1, r.seed)]
-        imgs = train.sample(gen, N_EVAL, seed=r.seed, progress=False)["images"]
-        samples_kept.setdefault((name, r.seed), imgs[:10])
-        g = metrics.generation_metrics(real_test, imgs, DATASET, classifier_config=CLF, isc=False, kid=False,
-                                       prc=True, bootstrap=BOOT)
-        key = g["metric"]
-        t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(gen)
-        length = r.config.tokenizer.n_tokens + configs.prefix_tokens(r.config)  # P: prologue + visual tokens
-        out = {"rfid": rf["value"], "psnr": rf["psnr"], "gfid": g[key], "gfid_lo": g.get(f"{key}_lo"),
-               "gfid_hi": g.get(f"{key}_hi"), "metric": key,
-               "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
-               "posttrain_s": (train.artifacts.seconds_per_step(gen) * r.config.posttrain.optim.steps
-                               if m.posttrain else 0.0)}
-        out.update({k: float(v) for k, v in g.items() if k.startswith(("precision", "recall"))})
-        out.update(evaluation.prior_columns(imgs, recon, rf["value"], g[key], DATASET, CLF, BOOT))
-        # what the "best method" claim selects on: the validation split, never the test split
-        val = train.sample(gen, len(real_val), seed=VAL_SAMPLE_SEED + r.seed, progress=False)["images"]
-        out["val_gfid"] = evaluation.frechet(real_val, val, DATASET, CLF, 0)["value"]
-        if "gloss" in t2:
-            out.update(gloss=t2["gloss"], rate=t2["gloss"] * length, codes_used=t1.get("codes_used"))
-        else:
-            out["fm_loss"] = t2["fm_loss"]
-        tok = train.load_tokenizer(r.stage1)
-        out.update({f"params_{k}": v for k, v in tok.param_counts().items()})
-        out["params_generator"] = count_params(train.load_prior(gen)[0])
-        return out
+# %% [markdown]
+# ### The cost column
+#
+# A stage-1 training step of each tokenizer against the plain baseline's, timed side by side in this process
+# (`tvclab.bench.step_ratio`: rounds over the tokenizers, the order reversed every other round, the median of each
+# round's ratio). The step times the runs recorded are kept in results.json but were taken at different times; at
+# the paper tier, where nothing paper-sized is built inline, they stand in. The post-trained rows use their
+# tokenizer's ratio and add the seconds of post-training. Look for the price of each method's extra stage-1 work
+# (WGF-DPD's proxy and target ARs, P's joint AR, F's alignment loss under the frozen flow).
 
-    return row_metrics
+# %%
+COST = crosspaper.stage1_cost(rows, ROWS, tok_of, RUN_TIER, TIER.trains_inline, SMOKE, seed)
+print(crosspaper.describe_cost(COST, ROWS))
+results["stage1_step"] = COST
 
+# %% [markdown]
+# ### The table
+#
+# Read it column group by column group: rFD-clf and PSNR say what each tokenizer keeps; gFD-clf what the whole
+# pipeline generates; pFD-clf whether the prior, on its own tokenizer, got better; rate what the prior pays per
+# image. A method that lowers gFD-clf while raising rFD-clf trades reconstruction for generation; compare each
+# interval with plain's before reading a difference.
 
-rows = {name: evaluation.tier_row(m.config, RUN_TIER, crosspaper.run_sets(m, RUN_TIER), SEEDS,
-                                  evaluate=evaluator(name)) for name, m in ROWS.items()}
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["plain"].per_seed[0]["metric"]]
-PR = [k for k in rows["plain"].per_seed[0] if k.startswith(("precision", "recall")) and not k.startswith("f_")]
-base_step = min(rows["plain"].values("seconds_per_step"))
-# the row whose tokenizer each row uses (a post-trained row trains none of its own): one stage-1 directory, one row
-STAGE1 = {n: train.stage_dir("stage1", crosspaper.config(m, RUN_TIER))[1] for n, m in ROWS.items()}
-tok_of = {n: next(o for o in ROWS if STAGE1[o] == STAGE1[n]) for n in ROWS}
-RECORDED = {n: min(rows[n].values("seconds_per_step")) / base_step for n in rows}  # the runs' own, fastest seed
-if not TIER.trains_inline:  # paper-sized tokenizers are not built inline: the runs' recorded step times stand in
-    STEP = {n: {"ratio": RECORDED[n]} for n in dict.fromkeys(tok_of.values())}
-    print("paper tier: the cost column is the ratio of the runs' recorded step times (fastest seed of each)")
-else:
-    own = {n: crosspaper.config(ROWS[n], RUN_TIER) for n in dict.fromkeys(tok_of.values())}
-    STEP = step_ratio.stage1_step_ratios(own, "plain", rounds=2 if SMOKE else 10, warmup=1 if SMOKE else 2, seed=seed)
-    print("stage-1 step, side by side: " + ", ".join(f"{ROWS[n].label} {v['ms']:.0f} ms ({v['ratio']:.2f}x)"
-                                                     for n, v in STEP.items()))
-results["stage1_step"] = {"ratio": STEP, "source": "recorded" if not TIER.trains_inline else "measured side by side",
-                          "recorded_ratio": RECORDED}
-
-
-cell = row_cell  # mean [t interval over seeds] of a row's column ("n/a" where the row has none)
-
-
-tableX1 = []
-for name, r in rows.items():
-    m, ps = ROWS[name], r.per_seed[0]
-    tableX1.append({
-        "method": m.label, f"r{METRIC}": cell(r, "rfid"), "PSNR": cell(r, "psnr"), f"g{METRIC}": cell(r, "gfid"),
-        "pFD-clf": cell(r, "pfd"), f"g{METRIC} - r{METRIC}": cell(r, "gap"), **{k: cell(r, k) for k in PR},
-        "gLoss (nats/token)": cell(r, "gloss") if "gloss" in r.summary else f"flow-matching loss {cell(r, 'fm_loss')}",
-        "rate (nats/image)": cell(r, "rate", 2), "codes used": cell(r, "codes_used", 0),
-        "stage-1 step / plain": f"{STEP[tok_of[name]]['ratio']:.2f}",
-        "post-training (s)": f"{np.mean(r.values('posttrain_s')):.0f}" if m.posttrain else "-",
-        "params enc / dec / generator (M)": f"{ps['params_encoder'] / 1e6:.2f} / {ps['params_decoder'] / 1e6:.2f} / "
-                                            f"{ps['params_generator'] / 1e6:.2f}",
-        "seeds": len(r.seeds), "interval": f"t, {len(r.seeds)} seeds" if len(r.seeds) > 1 else "1 seed: none",
-        "paper's own gain": m.paper})
-    results["rows"][name] = {"label": m.label, "config": m.config, "sets": crosspaper.run_sets(m, RUN_TIER),
-                             "seeds": r.seeds, "per_seed": r.per_seed, "summary": r.summary}
+# %%
+tableX1 = crosspaper.table_x1(rows, ROWS, COST, tok_of, METRIC, PR)
+results["rows"] = crosspaper.results_rows(rows, ROWS, RUN_TIER)
 print(save_table(tableX1, out_dir, "tableX1_cross_paper", digits=3))
 print(f"Table X1 done after {time.time() - T0:.0f} s")
 
@@ -246,27 +266,32 @@ print(f"Table X1 done after {time.time() - T0:.0f} s")
 # Left: PSNR against the prior's rate (nats per image) for the rows with a discrete prior, with the frontier that
 # simply shrinking the plain baseline's codebook draws (notebook 02's sweep, reused). Right: gFD-clf against PSNR for
 # every row. Means over seeds, bars the seed intervals.
+#
+# The sweep points first: the smaller codebooks' logged test rows, and plain's own row at full size K0.
 
 # %%
-sweep_rows = {k: evaluation.tier_row("baseline_1d", RUN_TIER, crosspaper.run_sets(SWEEP[f"plain K={k}"], RUN_TIER),
-                                    SEEDS_REST) for k in SWEEP_K}
-sweep = {k: [(m["gloss"] * SHARED["tokenizer.n_tokens"], m["psnr"]) for m in r.per_seed] for k, r in sweep_rows.items()}
-sweep[K0] = list(zip(rows["plain"].values("rate"), rows["plain"].values("psnr")))
-discrete = [n for n in rows if "rate" in rows[n].summary]
+sweep = crosspaper.codebook_frontier(SWEEP, SWEEP_K, RUN_TIER, SEEDS_REST, rows["plain"], SHARED["tokenizer.n_tokens"],
+                                     K0)
+results["frontier_sweep"] = {str(k): v for k, v in sweep.items()}
+
+# %% [markdown]
+# How to read it. Left: up and to the left is better (more PSNR for fewer nats); a point above the dashed line
+# keeps more of the image than a smaller codebook would at the same rate, which is paper W's claim for WGF-DPD. A
+# post-trained row has its tokenizer's PSNR; only its rate moves, with the post-trained AR's cross-entropy. Right:
+# down and to the right is better; a method that moves down at the same PSNR improved generation without touching
+# reconstruction (the VA-pi rows' only possible move).
+
+# %%
 fig, ax = plt.subplots(1, 2, figsize=(12, 4.4))
-fr = sorted((float(np.mean([p[0] for p in v])), float(np.mean([p[1] for p in v])), k) for k, v in sweep.items())
+fr = crosspaper.frontier_line(sweep)
 ax[0].plot([f[0] for f in fr], [f[1] for f in fr], "k--", lw=1, label="codebook frontier (plain, K = "
            + ", ".join(str(f[2]) for f in fr) + ")")
 for i, n in enumerate(rows):
     s, c = rows[n].summary, f"C{i}"
-    if n in discrete:
-        ax[0].errorbar(s["rate"]["mean"], s["psnr"]["mean"], xerr=None if s["rate"]["lo"] is None else
-                       [[s["rate"]["mean"] - s["rate"]["lo"]], [s["rate"]["hi"] - s["rate"]["mean"]]],
-                       yerr=None if s["psnr"]["lo"] is None else
-                       [[s["psnr"]["mean"] - s["psnr"]["lo"]], [s["psnr"]["hi"] - s["psnr"]["mean"]]],
-                       fmt="o", c=c, label=ROWS[n].label)
-    ax[1].errorbar(s["psnr"]["mean"], s["gfid"]["mean"], yerr=None if s["gfid"]["lo"] is None else
-                   [[s["gfid"]["mean"] - s["gfid"]["lo"]], [s["gfid"]["hi"] - s["gfid"]["mean"]]], fmt="o", c=c,
+    if "rate" in s:  # a discrete prior: a point on the rate-distortion plane
+        ax[0].errorbar(s["rate"]["mean"], s["psnr"]["mean"], xerr=crosspaper.seed_err(s["rate"]),
+                       yerr=crosspaper.seed_err(s["psnr"]), fmt="o", c=c, label=ROWS[n].label)
+    ax[1].errorbar(s["psnr"]["mean"], s["gfid"]["mean"], yerr=crosspaper.seed_err(s["gfid"]), fmt="o", c=c,
                    label=ROWS[n].label)
 ax[0].set(xlabel="rate: gLoss x tokens (nats / image, test)", ylabel="PSNR (dB, test)", title="rate-distortion")
 ax[1].set(xlabel="PSNR (dB, test)", ylabel=f"g{METRIC} (N = {N_EVAL}, test)", title="generation vs reconstruction")
@@ -276,15 +301,18 @@ fig.suptitle(f"Fig. X1 at the {tier} tier: the four methods on one backbone ({le
 fig.tight_layout()
 save_figure(fig, out_dir, "figX1_rate_distortion")
 plt.show()
-results["frontier_sweep"] = {str(k): v for k, v in sweep.items()}
 
 # %% [markdown]
 # ## Fig. X2: samples, same seeds, one row per method
+#
+# Ten samples of the first seed per method. The numbers above are the evidence; the images show what kind of
+# failure a number hides (blur, repeated classes, broken strokes). The VA-pi rows share plain's and WGF-DPD's
+# tokenizer, so a difference between them is the post-trained AR's alone.
 
 # %%
 fig, ax = plt.subplots(len(rows), 10, figsize=(10, 1.1 * len(rows) + 0.4), squeeze=False)
 for i, n in enumerate(rows):
-    imgs = samples_kept[(n, SEEDS[0])]
+    imgs = EVAL.samples[(n, SEEDS[0])]
     for j in range(10):
         ax[i, j].imshow(imgs[j, 0].add(1).div(2).clamp(0, 1).numpy(), cmap="gray")
         ax[i, j].axis("off")
@@ -310,53 +338,35 @@ plt.show()
 # it judges; claims.md shows the Holm-adjusted verdict (over all of them) beside each raw one and the minimum
 # detectable effect (MDE, 80% power); the frontier claims' intervals come from a bootstrap, have no p-value and keep
 # their raw verdict.
+#
+# First the selection: the rows ordered by validation gFD-clf (printed), the test split untouched by it.
 
 # %%
-vals = lambda n, k: rows[n].values(k)
-order = sorted(rows, key=lambda n: rows[n].mean("val_gfid"))  # chosen on validation (mean over seeds), judged on test
-# the best and the runner-up among the methods; each method against plain is a claim of its own below
-best, second = [n for n in order if n != "plain"][:2]
+order = crosspaper.validation_order(rows)  # chosen on validation (mean over seeds), judged on test
 print("validation g" + METRIC + " (mean over seeds): " + ", ".join(f"{ROWS[n].label} {rows[n].mean('val_gfid'):.2f}"
                                                                   for n in order))
 results["validation_order"] = [[n, rows[n].mean("val_gfid")] for n in order]  # a list: results.json sorts keys
-nseed = {"seeds": len(SEEDS), "N": N_EVAL}
-ps = lambda n: rows[n].mean("psnr")
-# rows on one tokenizer (a post-trained row and the row whose AR it post-trains) share their runs seed by seed: paired
-paired = lambda a, b: tok_of[a] == tok_of[b]
-verdicts = [
-    claims.compare(f"of the methods, the one with the lowest validation g{METRIC} ({ROWS[best].label}, PSNR "
-                   f"{ps(best):.2f} dB) has a lower test g{METRIC} than the runner-up on validation "
-                   f"({ROWS[second].label}, PSNR {ps(second):.2f} dB)", vals(best, "gfid"), vals(second, "gfid"),
-                   better="lower", paper="no paper compares the four", n=nseed, paired=paired(best, second)),
-    # each paper's headline on equal terms: its method against the plain two-stage baseline
-    *[claims.compare(f"{ROWS[n].label} lowers g{METRIC} against the plain baseline (PSNR {ps(n):.2f} vs "
-                     f"{ps('plain'):.2f} dB)", vals(n, "gfid"), vals("plain", "gfid"), better="lower",
-                     paper=ROWS[n].paper, n=nseed, paired=paired(n, "plain"), paper_values=PAPER_GFD.get(n))
-      for n in rows if n != "plain"],
-    # the same on the prior alone: samples against each row's own reconstructions
-    *[claims.compare(f"{ROWS[n].label} lowers pFD-clf against the plain baseline", vals(n, "pfd"),
-                     vals("plain", "pfd"), better="lower", paper="not reported (pFD-clf is this suite's)", n=nseed,
-                     paired=paired(n, "plain")) for n in rows if n != "plain"],
-    claims.compare(f"WGF-DPD + VA-pi gives a lower g{METRIC} than WGF-DPD alone", vals("wgf_vapi", "gfid"),
-                   vals("wgf_dpd", "gfid"), better="lower", paper="not run by any paper", n=nseed,
-                   paired=paired("wgf_vapi", "wgf_dpd")),
-    claims.compare(f"WGF-DPD + VA-pi gives a lower g{METRIC} than VA-pi alone", vals("wgf_vapi", "gfid"),
-                   vals("vapi", "gfid"), better="lower", paper="not run by any paper", n=nseed,
-                   paired=paired("wgf_vapi", "vapi")),
-]
-gaps = {}
-# the rows with a tokenizer of their own (a post-trained row keeps plain's or WGF-DPD's, so its point is theirs)
-for n in [n for n in discrete if n != "plain" and not ROWS[n].posttrain]:
-    gaps[n] = frontier.bootstrap_gap(sweep, list(zip(vals(n, "rate"), vals(n, "psnr"))), "psnr_gain")
-    verdicts.append(claims.threshold(f"{ROWS[n].label} sits above the codebook frontier (PSNR gain at equal rate > 0)",
-                                     gaps[n], 0.0, better="higher",
-                                     paper="W §5: above the frontier (its claim)" if n == "wgf_dpd" else "not claimed",
-                                     n={"seeds": len(SEEDS)}))
+
+# %% [markdown]
+# Then the claims on the test split (`crosspaper.headline_claims`: best against runner-up, each method against
+# plain on gFD-clf and on pFD-clf, the combination against each part) and the frontier claims
+# (`crosspaper.frontier_claims`), judged together. In the printed table, read the verdict with its MDE: an
+# "inconclusive" row whose MDE is larger than the effect the paper reports was too small a test to decide.
+
+# %%
+verdicts = crosspaper.headline_claims(rows, ROWS, tok_of, METRIC, {"seeds": len(SEEDS), "N": N_EVAL}, order)
+gaps, frontier_verdicts = crosspaper.frontier_claims(rows, ROWS, sweep, len(SEEDS))
 results["frontier_gaps"] = gaps
-judged = claims.judge(verdicts)
+judged = claims.judge(verdicts + frontier_verdicts)
 results.update(judged)  # n_claims, claims (table rows: raw and Holm verdicts, MDE), claim_results (full dicts)
 print(f"{judged['n_claims']} claims judged (Holm over all {judged['n_claims']}):")
 print(save_table(results["claims"], out_dir, "claims"))
+
+# %% [markdown]
+# ## Provenance
+#
+# results.json records the tier, seeds, N, whether LPIPS was in the loss and the versions; the last lines say what
+# was reused and where the time went.
 
 # %%
 save_results(results, out_dir, provenance=provenance.collect(
