@@ -218,3 +218,69 @@ def test_two_processes_match_one(tmp_path, stage2_run):
             if isinstance(v, float):
                 assert math.isclose(v, rb[k], rel_tol=1e-4, abs_tol=1e-6), (ra["step"], k, v, rb[k])
     assert json.loads((tmp_path / "two" / "stage2__posttrain" / "done.json").read_text())["metrics"]
+
+
+# ------------------------------------------------------------------------ the objective as the authors run it
+
+def test_k3_estimates_the_kl_in_value_and_is_never_negative():
+    g = torch.Generator().manual_seed(0)
+    p = torch.log_softmax(torch.randn(5, generator=g), -1)     # pi
+    q = torch.log_softmax(torch.randn(5, generator=g), -1)     # base
+    exact = float((p.exp() * (p - q)).sum())
+    draws = torch.multinomial(p.exp(), 400_000, replacement=True, generator=g)
+    k3 = losses.k3_kl(p[draws], q[draws])
+    terms = torch.exp(q[draws] - p[draws]) - (q[draws] - p[draws]) - 1
+    se = float(terms.std()) / math.sqrt(len(draws))
+    assert abs(float(k3) - exact) < 4 * se, (float(k3), exact, se)
+    assert float(terms.min()) >= 0 and float(losses.k3_kl(p, p)) == 0.0
+    # its expected gradient in logp is 0 (1 - exp(d) has mean 0 under pi), unlike the exact KL's
+    grad_mean = float((1 - torch.exp(q - p)).mul(p.exp()).sum())
+    assert abs(grad_mean) < 1e-6
+
+
+def test_k3_and_several_updates_per_batch(stage2_run):
+    cfg, ar, tok, tokens, images, rnd = _step_setup(stage2_run, kl_estimator="k3")
+    base = train.load_prior(stage2_run)[0].eval()
+    first = posttrain.grpo_loss(ar, base, tokens, images, rnd, tok, cfg.posttrain, cfg.decoder.fm_steps)
+    assert float(first["kl"]) == 0.0  # pi = base before any update: k3 is exactly 0
+    first["loss"].backward()
+    torch.optim.SGD(ar.parameters(), lr=5.0).step()  # a large step, so the ratio leaves [1 - eps, 1 + eps]
+    again = posttrain.grpo_loss(ar, base, tokens, images, rnd, tok, cfg.posttrain, cfg.decoder.fm_steps,
+                                old=first["old"])
+    assert torch.equal(again["old"]["seqs"], first["old"]["seqs"])  # the batch's draws and rewards are kept
+    assert float(again["reward"]) == float(first["reward"])
+    assert float(again["kl"]) > 0
+    logp_new = posttrain._gather(torch.log_softmax(ar(posttrain.contextual_noise(
+        tokens, rnd["mask"], rnd["ids"], cfg.posttrain.noise)).float(), -1), first["old"]["seqs"])
+    ratio = torch.exp(logp_new - first["old"]["logp"])
+    assert float((ratio - 1).abs().max()) > cfg.posttrain.clip  # the clip can bind on the second update
+
+
+def test_a_classifier_feature_reward_beside_mse():
+    from tvclab.classifier import ClassifierConfig, DataClassifier
+
+    pc = configs.get("baseline_1d", "smoke").posttrain
+    pc = type(pc)(**{**pc.__dict__, "lpips_weight": 0.0, "clf_weight": 2.0})
+    clf = DataClassifier(ClassifierConfig(dataset="fashion_mnist", width=8, feature_dim=16)).eval()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(3, 1, 28, 28, generator=g) * 2 - 1, torch.rand(3, 1, 28, 28, generator=g) * 2 - 1
+    with torch.no_grad():
+        r = posttrain.image_rewards(x, y, pc, clf)
+        want = -((x - y).pow(2).flatten(1).mean(1) + 2.0 * (clf.features(x) - clf.features(y)).pow(2).mean(1))
+        assert torch.allclose(r, want) and torch.equal(posttrain.image_rewards(y, y, pc, clf), torch.zeros(3))
+    with pytest.raises(ValueError, match="needs the FD-clf classifier"):
+        posttrain.image_rewards(x, y, pc, None)
+
+
+def test_updates_and_the_free_running_diagnostic_in_a_run(stage2_run):
+    sets = SYN + ["posttrain.updates=2", "posttrain.kl_estimator=k3", "posttrain.free_running_eval=true"]
+    run = train.run("posttrain", "baseline_1d", "smoke", sets)
+    rows = read_jsonl(run / "metrics.jsonl")
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert {"kl", "reward"} <= set(train_rows[-1])
+    ev = [r for r in rows if r["kind"] in ("eval", "test")]
+    assert ev and all(math.isfinite(r["reward_free"]) and r["reward_free"] < 0 for r in ev)
+    with pytest.raises(configs.ConfigError, match="must divide posttrain.optim.steps"):
+        configs.apply_overrides(configs.get("baseline_1d", "smoke"), ["posttrain.updates=3"]).validate()
+    with pytest.raises(configs.ConfigError, match="kl_estimator"):
+        configs.apply_overrides(configs.get("baseline_1d", "smoke"), ["posttrain.kl_estimator=k2"]).validate()

@@ -83,19 +83,26 @@ def test_before_after_measures_every_seed_on_test_and_keeps_samples_of_the_first
     assert "[" in table[1]["test gFD-clf"] and table[1]["IS"] == "—"  # no IS without Inception: a dash
 
 
-def test_rates_on_test_reuse_the_chosen_rate_and_the_table_is_sorted(monkeypatch):
+def test_rates_on_test_reuse_the_chosen_rate_and_every_seed_is_measured(monkeypatch):
     monkeypatch.setattr(study.evaluation, "test_metrics", lambda run: {"gloss": 2.0})
-    lr_runs = {1e-3: Path(run_of(0, 1e-3)), 1e-5: Path(run_of(0, 1e-5)), 1e-4: Path(run_of(0, 1e-4))}
-    lab = FakeStudy({(run_of(0, 1e-3), "test", None): 7.0, (run_of(0, 1e-5), "test", None): 9.5})
-    after0 = {"seed": 0, "gfid": 8.0, "gfid_lo": 7.9, "gfid_hi": 8.1, "pfd": 4.0, "pfd_lo": 3.9, "pfd_hi": 4.1,
-              "ce": 2.0}
-    lr_test = study.rates_on_test(lab, lr_runs, 1e-4, {"after": [after0]}, 0, (None, 1.0))
-    assert lr_test[1e-4] == {k: v for k, v in after0.items() if k != "seed"}
-    assert {c[0] for c in lab.calls} == {run_of(0, 1e-3), run_of(0, 1e-5)}  # the chosen rate is not re-measured
-    before0 = {**after0, "gfid": 10.0}
-    table = study.rates_table(lr_test, before0, "FD-clf")
+    lab = FakeStudy({(run_of(s, lr), "test", None): v + s for lr, v in ((1e-3, 7.0), (1e-5, 9.5)) for s in (0, 1)})
+    after = [{"seed": s, "gfid": 8.0 + s, "gfid_lo": 7.9, "gfid_hi": 8.1, "pfd": 4.0, "ce": 2.0} for s in (0, 1)]
+    lr_test = study.rates_on_test(lab, [1e-5, 1e-4, 1e-3], [0, 1], 1e-4, {"after": after}, {0: (None, 1.0), 1: (None, 1.0)})
+    assert lr_test[1e-4] == after  # the chosen rate is the main table's "after", not measured twice
+    assert sorted(lab.trained) == sorted((s, study.lr_sets(lr)) for lr in (1e-5, 1e-3) for s in (0, 1))
+    assert [m["gfid"] for m in lr_test[1e-3]] == [7.0, 8.0] and [m["seed"] for m in lr_test[1e-5]] == [0, 1]
+    before = [{**a, "gfid": 10.0 + a["seed"]} for a in after]
+    table = study.rates_table(lr_test, before, "FD-clf")
     assert [r["lr"] for r in table] == [0.0, 1e-5, 1e-4, 1e-3] and table[0]["AR"] == "before (stage 2)"
-    assert table[3]["test gFD-clf"] == "7.000 [6.900, 7.100]"
+    assert table[3]["test gFD-clf"].startswith("7.500 [") and table[3]["interval"] == "t, 2 seeds"
+
+
+def test_the_moving_rate_is_the_best_validation_reward():
+    rows = [{"lr": 0.0, "val reward": None}, {"lr": 1e-6, "val reward": -0.30}, {"lr": 1e-4, "val reward": -0.21},
+            {"lr": 1e-3, "val reward": None}]
+    assert study.moving_lr(rows) == 1e-4
+    with pytest.raises(SystemExit):
+        study.moving_lr(rows[:1])
 
 
 def test_matches_notebook_02_compares_only_the_same_tier_and_n(tmp_path):
@@ -124,28 +131,44 @@ def test_ablation_rows_override_what_their_labels_say():
         configs.apply_overrides(cfg, extra)
 
 
-def test_ablation_runs_post_train_at_the_chosen_rate_plus_the_override(monkeypatch):
+def test_objective_variants_are_real_keys_and_updates_divide_the_run():
+    cfg = configs.get("baseline_1d", "cpu")
+    sets = study.objective_sets(cfg.posttrain)
+    assert study.updates_per_batch(cfg.posttrain) == 5  # 100 steps, checkpoints every 25: 4 does not divide 25
+    assert sets[study.AUTHORS_SHIP] == ["posttrain.kl_weight=0", "posttrain.noise=0"]
+    for extra in sets.values():  # every override is a key the config accepts, and the run it names is valid
+        configs.apply_overrides(cfg, extra).validate()
+    smoke = configs.get("baseline_1d", "smoke").posttrain
+    assert study.updates_per_batch(smoke) == 2 and any("updates=2" in e[0] for e in study.objective_sets(smoke).values())
+
+
+def test_ablation_runs_pair_each_seed_and_the_table_takes_paired_differences(monkeypatch):
     monkeypatch.setattr(study.evaluation, "test_metrics", lambda run: {"gloss": 2.5})
     sets = {"xi = 0 (no contextual noise)": ["posttrain.noise=0"]}
     lab = FakeStudy({})
-    lab.gfd = {("/runs/s0/" + "__".join(study.lr_sets(1e-4) + ["posttrain.noise=0"]), "test", None): 9.0}
-    per_seed = {"before": [{"seed": 0, "gfid": 10.0}], "after": [{"seed": 0, "gfid": 8.0}]}
-    abl = study.ablation_runs(lab, 0, 1e-4, sets, per_seed, PC, (None, 1.0))
-    assert list(abl) == ["before (stage 2)", "after (beta = 0.1, xi = 0.5)", "xi = 0 (no contextual noise)"]
-    assert lab.trained == [(0, study.lr_sets(1e-4) + ["posttrain.noise=0"])]
-    row = abl["xi = 0 (no contextual noise)"]
-    assert row["gfid"] == 9.0 and row["ce"] == 2.5 and row["seed"] == 0 and "samples" not in row
-    abl["after (beta = 0.1, xi = 0.5)"]["seed"] = 99
-    assert per_seed["after"][0]["seed"] == 0  # the ablation table holds copies
-    table = study.ablation_table({"xi = 0 (no contextual noise)": row}, "FD-clf")
-    assert table[0]["test gFD-clf"] == "9.000 [8.900, 9.100]" and table[0]["seeds"] == "1"
+    lab.gfd = {("/runs/s" + f"{s}/" + "__".join(study.lr_sets(1e-4) + ["posttrain.noise=0"]), "test", None): 9.0 + s
+               for s in (0, 1, 2)}
+    after = [{"seed": s, "gfid": 8.0 + s, "pfd": 4.0, "precision": 0.5, "recall": 0.1, "ce": 2.0} for s in (0, 1, 2)]
+    abl = study.ablation_runs(lab, [0, 1, 2], 1e-4, sets, after, {s: (None, 1.0) for s in (0, 1, 2)}, PC)
+    assert list(abl) == ["after (beta = 0.1, xi = 0.5)", "xi = 0 (no contextual noise)"]
+    assert lab.trained == [(s, study.lr_sets(1e-4) + ["posttrain.noise=0"]) for s in (0, 1, 2)]
+    rows = abl["xi = 0 (no contextual noise)"]
+    assert [r["gfid"] for r in rows] == [9.0, 10.0, 11.0] and rows[0]["ce"] == 2.5 and "samples" not in rows[0]
+    before = [{**a, "gfid": 10.0 + a["seed"]} for a in after]
+    table = study.ablation_table({1e-4: abl}, before, "FD-clf")
+    assert [r["row"] for r in table] == ["before (stage 2)", "after (beta = 0.1, xi = 0.5)",
+                                         "xi = 0 (no contextual noise)"]
+    assert table[2]["paired diff. vs after"] == "1.000 [1.000, 1.000]"  # +1 at every seed: no spread
+    assert table[1]["paired diff. vs after"] == "—" and table[2]["interval"] == "t, 3 seeds"
 
 
 def test_gfd_by_step_reads_every_snapshot_but_the_last(monkeypatch):
     monkeypatch.setattr(study.train.artifacts, "prior_snapshot_steps", lambda run: [2, 4])
     lab = FakeStudy({("run", "test", 2): 9.0})
-    per_seed = {"before": [{"gfid": 10.0}], "after": [{"gfid": 8.0}]}
-    assert study.gfd_by_step(lab, Path("run"), 0, per_seed, last_step=4) == {0: 10.0, 2: 9.0, 4: 8.0}
+    per_seed = {"before": [{"gfid": 10.0, "gfid_lo": 9.0, "gfid_hi": 11.0}],
+                "after": [{"gfid": 8.0, "gfid_lo": 7.5, "gfid_hi": 8.5}]}
+    assert study.gfd_by_step(lab, Path("run"), 0, per_seed, last_step=4) == {0: [10.0, 9.0, 11.0], 2: [9.0, 8.9, 9.1],
+                                                                             4: [8.0, 7.5, 8.5]}
     assert [c[3] for c in lab.calls] == [2]
     curves = study.curves_results([{"step": 1, "reward": -1.0, "ce": 2.0, "policy": 0.0, "extra": 1}],
                                   [{"step": 2, "reward": -0.5, "gloss": 2.0}], {0: 10.0, 2: 9.0})
@@ -185,26 +208,31 @@ def test_generation_maps_the_metric_and_adds_the_prior_columns(monkeypatch):
     assert g["pfd"] == 2.0 and g["gap"] == pytest.approx(6.0 - 1.5)  # gFD - rFD
 
 
-def test_claims_hold_when_post_training_clearly_helps_and_fail_when_it_hurts():
+def test_claims_are_paired_and_point_where_the_paper_points():
     gen = torch.Generator().manual_seed(0)
-    noise = lambda: (torch.randn(4, generator=gen) * 0.05).tolist()
+    noise = lambda: (torch.randn(3, generator=gen) * 0.05).tolist()  # noqa: E731
 
-    def seeds(gfid, ce):
-        return [{"seed": s, "gfid": gfid + e, "gfid_lo": gfid + e - 0.2, "gfid_hi": gfid + e + 0.2,
-                 "pfd": gfid / 2 + f, "ce": ce + f / 10} for s, (e, f) in enumerate(zip(noise(), noise()))]
+    def seeds(gfid, ce=2.0):
+        return [{"seed": s, "gfid": gfid + e, "pfd": gfid / 2 + f, "ce": ce + f / 10}
+                for s, (e, f) in enumerate(zip(noise(), noise()))]
 
-    before, after = seeds(10.0, 2.0), seeds(8.0, 2.0)
-    one = lambda g: {"gfid": g, "gfid_lo": g - 0.2, "gfid_hi": g + 0.2}
-    abl = {"beta = 0 (no prior term)": one(9.5), "reward only (beta = 0, no KL)": one(9.6),
-           "xi = 0 (no contextual noise)": one(9.4), study.main_label(PC): one(8.0)}
-    lr_test = {1e-4: one(8.0), 1e-6: one(10.0)}
-    v = study.vapi_claims({"before": before, "after": after}, abl, lr_test, before[0], PC, 64, "FD-clf", 0)
-    assert len(v) == 6 + len(lr_test)
-    assert [c["verdict"] for c in v[:6]] == ["holds"] * 6
-    assert tuple(v[0]["paper_values"]) == (9.23, 15.55)  # V: LlamaGen-XL after, before
-    # one claim per rate, in increasing rate: 1e-6 left the AR where it was (not a gain), 1e-4 lowered it
-    assert v[6]["claim"].startswith("post-training at lr 1e-06") and v[7]["claim"].startswith("post-training at lr 0.0001")
-    assert v[6]["verdict"] != "holds" and v[7]["verdict"] == "holds"
-    assert all(c["n"]["seeds"] == 1 for c in v[2:5] + v[6:])
-    w = study.vapi_claims({"before": after, "after": before}, abl, lr_test, before[0], PC, 64, "FD-clf", 0)
+    before, after = seeds(10.0), seeds(8.0)
+    pc = configs.get("baseline_1d", "smoke").posttrain
+    lr, move = 1e-6, 1e-4
+    rates = {1e-6: after, 1e-4: seeds(7.0)}
+    abl = {lr: {study.main_label(pc): after, "beta = 0 (no prior term)": seeds(9.0),
+                "reward only (beta = 0, no KL)": seeds(9.2), "xi = 0 (no contextual noise)": seeds(8.9)},
+           move: {study.main_label(pc): rates[move], "beta = 0 (no prior term)": seeds(7.5),
+                  study.AUTHORS_SHIP: seeds(6.0)}}
+    v = study.vapi_claims({"before": before, "after": after}, rates, abl, pc, 64, "FD-clf", lr, move)
+    assert len(v) == 3 + 2 + 3 + 1 + 1
+    assert [c["verdict"] for c in v[:2]] == ["holds"] * 2 and tuple(v[0]["paper_values"]) == (9.23, 15.55)
+    assert all(c["difference"]["kind"] == "t paired" for c in v), {c["difference"]["kind"] for c in v}
+    assert v[3]["claim"].startswith("post-training at lr 1e-06") and v[4]["claim"].startswith("post-training at lr 0.0001")
+    ablations = [c for c in v if "raises" in c["claim"]]
+    assert len(ablations) == 4 and all(c["verdict"] == "holds" for c in ablations)  # each ablation is worse
+    (ship,) = [c for c in v if study.AUTHORS_SHIP in c["claim"]]
+    assert ship["verdict"] == "holds" and ship["claim"].startswith("lr 0.0001")
+    w = study.vapi_claims({"before": after, "after": before}, {1e-6: before}, {lr: {study.main_label(pc): before}},
+                          pc, 64, "FD-clf", lr, lr)
     assert [c["verdict"] for c in w[:2]] == ["does not hold"] * 2

@@ -108,6 +108,21 @@ def group_advantages(rewards: torch.Tensor, clip: float = 5.0, eps: float = 1e-6
     return adv.clamp(-clip, clip).detach()
 
 
+def k3_kl(logp: torch.Tensor, logp_base: torch.Tensor) -> torch.Tensor:
+    """The k3 estimator of KL(pi || base) on tokens sampled from pi (GRPO, DeepSeekMath eq. 4; the authors of
+    paper V use it): mean of ``exp(d) - d - 1`` with ``d = logp_base - logp`` at the sampled tokens.
+
+    Unbiased for the KL in value (E_pi[exp(d)] = 1, so E[k3] = E[-d] = KL) and never negative, but its expected
+    gradient is not that of the exact KL: d/dlogp of k3 is ``1 - exp(d)``, whose mean under pi is 0 at every pi,
+    so what pulls the policy back toward the base is the score-function part that sampling leaves out. That is
+    why both are offered (``posttrain.kl_estimator``): "exact" sums over the vocabulary, "k3" is what GRPO ships.
+    ``logp`` carries the gradient; ``logp_base`` has none."""
+    if logp.shape != logp_base.shape:
+        raise ValueError(f"k3_kl: logp {tuple(logp.shape)} and logp_base {tuple(logp_base.shape)} differ")
+    d = logp_base.detach() - logp
+    return (torch.exp(d) - d - 1).mean()
+
+
 def clipped_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
                         clip: float = 0.2) -> torch.Tensor:
     """PPO's clipped surrogate per token (paper V §3 GRPO), as a loss to minimise:

@@ -36,6 +36,7 @@ STREAMS = {
     "codebook_init": "VQ: which first-batch latents initialise the codebook (quantizer.init = data)",
     "codebook_restart": "VQ: the training images whose latents restart dead codes, and which latents",
     "posttrain": "paper V post-training: contextual-noise mask and ids, the G draws per position (global batch)",
+    "posttrain_free": "paper V post-training's free-running reward diagnostic: the AR's draws after the given prefix",
 }
 
 

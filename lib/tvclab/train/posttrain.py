@@ -12,15 +12,19 @@ code where the paper text lost them; paper V §3):
    giving the prefix s~; the AR's teacher-forced logits on s~ define the policy pi(. | s~_<t) at every position;
 2. G sequences (``group_size``) are drawn from those logits, every position independently (one forward, no
    free-running rollout), and decoded by the frozen decoder;
-3. reward r = -(MSE + w LPIPS)(decoded, I) per sequence (``mse_weight``, ``lpips_weight``; LPIPS dropped with one
-   notice where its weights are absent);
+3. reward r = -(MSE + w LPIPS + c D_clf)(decoded, I) per sequence (``mse_weight``, ``lpips_weight``,
+   ``clf_weight``; LPIPS dropped with one notice where its weights are absent; D_clf, ours and off by default, is
+   the squared distance in the FD-clf classifier's features, a perceptual term that needs no download);
 4. group-normalised advantages, clipped at 5 (``losses.group_advantages``);
 5. loss = PPO-clipped per-token policy loss (``losses.clipped_policy_loss``, ratio against the pre-update logits,
    clip 0.2) + beta * teacher-forced CE of s given s~ (``ce_weight``) + k * KL(pi || base) (``kl_weight``, the
-   frozen stage-2 AR; 0 keeps no copy).
+   frozen stage-2 AR; 0 keeps no copy), the KL exact over the vocabulary or GRPO's k3 estimator on the G sampled
+   tokens (``kl_estimator``; ``losses.k3_kl`` says how they differ).
 
-One optimiser step per batch (the authors' setting), so the ratio is 1 where the gradient is taken and the clip
-binds only through its form; ``clipped_policy_loss`` is the general one. Every random number (noise mask,
+``updates`` optimiser steps per sampled batch (the authors' setting is 1, where the ratio is 1 where the gradient
+is taken and the clip binds only through its form): with more, the draws, rewards and log-probs of the batch's
+first update are kept and the later updates take the PPO ratio against them, so the clip can bind. A step of
+``optim.steps`` is one update; batch ``i // updates`` and its random numbers serve updates ``i``. Every random number (noise mask,
 replacement ids, the G draws as uniforms for inverse-CDF sampling) is drawn for the global batch from the
 "posttrain" stream of (seed, step) and sliced by rank: a resumed run and 1 or 2 processes agree (flow-matching
 decoders draw their own noise per rank, so for them only up to that noise).
@@ -39,7 +43,7 @@ import torch.nn.functional as F
 from tvclab import configs, data, timing
 from tvclab.fit import Batches, fit, used_indices
 from tvclab.methods.vapi import PosttrainConfig
-from tvclab.losses import ar_cross_entropy, clipped_policy_loss, group_advantages, lpips_per_image
+from tvclab.losses import ar_cross_entropy, clipped_policy_loss, group_advantages, k3_kl, lpips_per_image
 from tvclab.streams import generator, rank_slice, seed_init
 
 from . import artifacts, distributed
@@ -99,10 +103,25 @@ def sample_from_logits(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return idx.permute(0, 2, 1).contiguous()
 
 
+def image_rewards(x: torch.Tensor, y: torch.Tensor, pc: PosttrainConfig, clf=None) -> torch.Tensor:
+    """Reward -(mse_weight * MSE + lpips_weight * LPIPS + clf_weight * D_clf) [N] of images ``x`` against ``y``
+    (per image; LPIPS dropped where unavailable; D_clf = mean squared difference of the classifier ``clf``'s
+    features, needed when clf_weight > 0)."""
+    r = pc.mse_weight * (x - y).pow(2).flatten(1).mean(1)
+    if pc.lpips_weight > 0:
+        lp = lpips_per_image(x, y)
+        if lp is not None:
+            r = r + pc.lpips_weight * lp
+    if pc.clf_weight > 0:
+        if clf is None:
+            raise ValueError("posttrain.clf_weight > 0 needs the FD-clf classifier (rewards(..., clf=...))")
+        r = r + pc.clf_weight * (clf.features(x) - clf.features(y)).pow(2).mean(1)
+    return -r
+
+
 def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, fm_steps: int,
-            gen: torch.Generator | None = None, chunk: int = 1024) -> torch.Tensor:
-    """Reward -(mse_weight * MSE + lpips_weight * LPIPS) [B, G] of decoding ``seqs`` [B, G, n] against ``images``
-    [B, C, H, W] (per image; LPIPS dropped where unavailable)."""
+            gen: torch.Generator | None = None, chunk: int = 1024, clf=None) -> torch.Tensor:
+    """``image_rewards`` [B, G] of decoding ``seqs`` [B, G, n] against ``images`` [B, C, H, W]."""
     b, g, n = seqs.shape
     flat = seqs.reshape(b * g, n)
     target = images.repeat_interleave(g, dim=0)
@@ -110,45 +129,54 @@ def rewards(tok, seqs: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, 
     with torch.no_grad():
         for i in range(0, len(flat), chunk):
             x = tok.decode(tok.indices_to_z(flat[i : i + chunk]), steps=fm_steps, generator=gen)
-            y = target[i : i + chunk]
-            r = pc.mse_weight * (x - y).pow(2).flatten(1).mean(1)
-            if pc.lpips_weight > 0:
-                lp = lpips_per_image(x, y)
-                if lp is not None:
-                    r = r + pc.lpips_weight * lp
-            out.append(-r)
+            out.append(image_rewards(x, target[i : i + chunk], pc, clf))
     return torch.cat(out).reshape(b, g)
 
 
+def _gather(logp_all: torch.Tensor, seqs: torch.Tensor) -> torch.Tensor:
+    """log-probs [B, G, n] of the drawn ids ``seqs`` [B, G, n] under per-position log-probs ``logp_all`` [B, n, V]."""
+    return logp_all.unsqueeze(1).expand(-1, seqs.shape[1], -1, -1).gather(-1, seqs.unsqueeze(-1)).squeeze(-1)
+
+
 def grpo_loss(ar, base, tokens: torch.Tensor, images: torch.Tensor, rnd: dict, tok, pc: PosttrainConfig,
-              fm_steps: int, labels: torch.Tensor | None = None, gen: torch.Generator | None = None) -> dict:
-    """The loss parts of one post-training step on this rank's share (see the module docstring):
-    {"loss", "policy", "ce", "kl", "reward", "reward_std", "replaced"}."""
+              fm_steps: int, labels: torch.Tensor | None = None, gen: torch.Generator | None = None,
+              old: dict | None = None, clf=None) -> dict:
+    """The loss parts of one post-training update on this rank's share (see the module docstring):
+    {"loss", "policy", "ce", "kl", "reward", "reward_std", "replaced", "old"}. ``old`` (the "old" of the batch's
+    first update, ``updates`` > 1) reuses its draws, rewards and log-probs: the ratio is taken against them."""
     noisy = contextual_noise(tokens, rnd["mask"], rnd["ids"], pc.noise)
     logits = ar(noisy, labels)
-    seqs = sample_from_logits(logits, rnd["u"])                                   # [B, G, n]
-    r = rewards(tok, seqs, images, pc, fm_steps, gen)                             # [B, G]
-    adv = group_advantages(r, pc.advantage_clip)
     logp_all = F.log_softmax(logits.float(), dim=-1)                             # [B, n, V]
-    logp = logp_all.unsqueeze(1).expand(-1, seqs.shape[1], -1, -1).gather(-1, seqs.unsqueeze(-1)).squeeze(-1)
-    policy = clipped_policy_loss(logp, logp.detach(), adv.unsqueeze(-1), pc.clip)  # one update: old = pre-update
+    if old is None:
+        seqs = sample_from_logits(logits, rnd["u"])                               # [B, G, n]
+        r = rewards(tok, seqs, images, pc, fm_steps, gen, clf=clf)                # [B, G]
+        logp = _gather(logp_all, seqs)
+        old = {"seqs": seqs, "reward": r, "logp": logp.detach()}                  # first update: old = pre-update
+    else:
+        seqs, r = old["seqs"], old["reward"]
+        logp = _gather(logp_all, seqs)
+    adv = group_advantages(r, pc.advantage_clip)
+    policy = clipped_policy_loss(logp, old["logp"], adv.unsqueeze(-1), pc.clip)
     ce = ar_cross_entropy(logits, tokens)
     loss = policy + pc.ce_weight * ce
     parts = {"policy": policy.detach(), "ce": ce.detach()}
     if base is not None:
         with torch.no_grad():
             logp_base = F.log_softmax(base(noisy, labels).float(), dim=-1)
-        kl = (logp_all.exp() * (logp_all - logp_base)).sum(-1).mean()
+        if pc.kl_estimator == "k3":
+            kl = k3_kl(logp, _gather(logp_base, seqs))
+        else:
+            kl = (logp_all.exp() * (logp_all - logp_base)).sum(-1).mean()
         loss = loss + pc.kl_weight * kl
         parts["kl"] = kl.detach()
     return {"loss": loss, **parts, "reward": r.mean().detach(), "reward_std": r.std(dim=1).mean().detach(),
-            "replaced": (noisy != tokens).float().mean().detach()}
+            "replaced": (noisy != tokens).float().mean().detach(), "old": old}
 
 
 @timing.timed("evaluation")
 @torch.no_grad()
 def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, fm_steps: int,
-                seed: int, device, labels: torch.Tensor | None = None, chunk: int = 64) -> float:
+                seed: int, device, labels: torch.Tensor | None = None, chunk: int = 64, clf=None) -> float:
     """Mean reward of G teacher-forced draws per image (no contextual noise): fixed draws of the "posttrain"
     stream, flow-matching decoders' noise from "eval_decode"; ``chunk`` images at a time (logits are [B, n, V])."""
     was = ar.training
@@ -159,10 +187,30 @@ def mean_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: Posttra
         sl = slice(i, i + chunk)
         logits = ar(tokens[sl].to(device), None if labels is None else labels[sl].to(device))
         r = rewards(tok, sample_from_logits(logits, u[sl]), images[sl].to(device), pc, fm_steps,
-                    generator(seed, "eval_decode", i))
+                    generator(seed, "eval_decode", i), clf=clf)
         total += float(r.sum())
     ar.train(was)
     return total / (len(tokens) * pc.group_size)
+
+
+@timing.timed("evaluation")
+@torch.no_grad()
+def free_running_reward(ar, tok, tokens: torch.Tensor, images: torch.Tensor, pc: PosttrainConfig, fm_steps: int,
+                        seed: int, device, labels: torch.Tensor | None = None, chunk: int = 64, clf=None) -> float:
+    """A diagnostic of what the teacher-forced reward says about generation: the mean reward of one free-running
+    draw per image, the first half of its ground-truth ids given and the rest sampled by the AR itself (its own
+    earlier draws as context, as at generation time), decoded against the image. The "posttrain_free" stream."""
+    keep = tokens.shape[1] // 2
+    gen = generator(seed, "posttrain_free", -1)
+    total = 0.0
+    for i in range(0, len(tokens), chunk):
+        sl = slice(i, i + chunk)
+        seqs = ar.sample(len(tokens[sl]), None if labels is None else labels[sl].to(device), generator=gen,
+                         prefix=tokens[sl, :keep])
+        r = rewards(tok, seqs.unsqueeze(1).to(device), images[sl].to(device), pc, fm_steps,
+                    generator(seed, "eval_decode", i), clf=clf)
+        total += float(r.sum())
+    return total / len(tokens)
 
 
 def train(ctx: RunContext) -> dict:
@@ -188,7 +236,7 @@ def train(ctx: RunContext) -> dict:
 
     train_ds = load_data(cfg, "train")
     n_train = len(train_ds)
-    read = used_indices(n_train, pc.optim.batch_size, cfg.seed, pc.optim.steps)
+    read = used_indices(n_train, pc.optim.batch_size, cfg.seed, pc.optim.steps // pc.updates)
     enc = shared_tokens(ctx, "train", only=read)
     read = torch.arange(n_train) if read is None else read
     pairs = ReadRows(n_train, read, _images(train_ds, read), enc["tokens"][read])
@@ -203,6 +251,11 @@ def train(ctx: RunContext) -> dict:
         for p in base.parameters():
             p.requires_grad_(False)
     del base_ar
+    clf = None
+    if pc.clf_weight > 0:  # the FD-clf classifier of this tier (tvclab.classifier; trained once and cached)
+        from tvclab.classifier import load_classifier, tier_classifier
+
+        clf = load_classifier(cfg.data.dataset, tier_classifier(cfg.tier, cfg.data.dataset)).to(dev)
     if d.master:
         print(f"posttrain {cfg.name}/{cfg.tier}: AR {sum(p.numel() for p in ar.parameters()) / 1e6:.2f}M params from "
               f"{src}; {pc.optim.steps} steps x {pc.optim.batch_size} images, G = {pc.group_size}")
@@ -219,21 +272,32 @@ def train(ctx: RunContext) -> dict:
         """gLoss / top-1 of every held-out sequence and the mean reward of the first ``len(images)``."""
         n = len(images)
         m = evaluate(ar, tset.seq, tset.labels, dev)
-        m["reward"] = mean_reward(ar, tok, tset.seq[:n], images, pc, fm_steps, cfg.seed, dev,
-                                  tset.labels[:n] if ar.num_classes else None)
+        lab = tset.labels[:n] if ar.num_classes else None
+        m["reward"] = mean_reward(ar, tok, tset.seq[:n], images, pc, fm_steps, cfg.seed, dev, lab, clf=clf)
+        if pc.free_running_eval:
+            m["reward_free"] = free_running_reward(ar, tok, tset.seq[:n], images, pc, fm_steps, cfg.seed, dev, lab,
+                                                   clf=clf)
         return m
 
     if d.master:
         val = held_out("val")
 
+    kept: dict[int, dict] = {}  # the batch's first update's draws, rewards and log-probs (updates > 1)
+
     def step_fn(i: int) -> dict:
-        idx = batches.indices(i)
+        b = i // pc.updates  # the sampled batch of update i (updates = 1: b = i)
+        idx = batches.indices(b)
         x, seq = (t.to(dev) for t in pairs.take(idx))
         y = labels_all[idx].to(dev) if ar.num_classes else None
-        rnd = draws(cfg.seed, i, pc.optim.batch_size, pc.group_size, n_visual, vocab)
+        rnd = draws(cfg.seed, b, pc.optim.batch_size, pc.group_size, n_visual, vocab)
         rnd = {k: rank_slice(v, d.rank, d.world) for k, v in rnd.items()}
-        gen = generator(cfg.seed, "posttrain", i, d.rank) if cfg.decoder.kind == "fm" else None
-        return grpo_loss(net, base, seq, x, rnd, tok, pc, fm_steps, y, gen)
+        gen = generator(cfg.seed, "posttrain", b, d.rank) if cfg.decoder.kind == "fm" else None
+        out = grpo_loss(net, base, seq, x, rnd, tok, pc, fm_steps, y, gen, old=kept.get(b), clf=clf)
+        old = out.pop("old")
+        if pc.updates > 1 and b not in kept:
+            kept.clear()
+            kept[b] = old
+        return out
 
     def evaluate_val(i: int) -> dict:
         return {"split": "val", **held_out_metrics(*val)}
