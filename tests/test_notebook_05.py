@@ -21,13 +21,24 @@ def test_notebook_05_smoke(smoke_notebook):
         assert res["main"]["summary"][which]["pfd"]["lo"] is not None
         s = res["main"]["summary"][which]["gfid"]
         assert s["lo"] is not None and not s["single_seed"]
-    assert {"before (stage 2)", "xi = 0 (no contextual noise)", "beta = 0 (no prior term)",
-            "reward only (beta = 0, no KL)"} <= set(res["ablations"])
+    lr, move = res["lr_search"]["chosen"], res["lr_search"]["moving"]
+    assert set(res["ablations"]) == {f"{lr:g}", f"{move:g}"}  # the chosen rate and the one that moves the AR
+    arms = res["ablations"][f"{move:g}"]
+    assert {"xi = 0 (no contextual noise)", "beta = 0 (no prior term)", "reward only (beta = 0, no KL)",
+            "k3 KL estimator (GRPO)", "as the authors ship it (no KL, no token noise)",
+            "+ classifier-feature reward (ours, not LPIPS)"} <= set(arms)
+    assert all([m["seed"] for m in rows] == [0, 1] and all(isinstance(m["pfd"], float) for m in rows)
+               for rows in arms.values())  # every arm paired over the same seeds
     assert [r["step"] for r in res["curves"]["val"]] == [2, 4]
     assert set(res["curves"]["test_gfid_by_step"]) == {"0", "2", "4"}
-    assert all(isinstance(m["pfd"], float) for m in res["ablations"].values())
+    assert all(len(v) == 3 and v[1] <= v[0] <= v[2] for v in res["curves"]["test_gfid_by_step"].values())
     assert set(res["lr_test"]) == {f"{r['lr']:g}" for r in res["lr_search"]["rows"][1:] if r["val gFD"] is not None}
-    assert len(res["claims"]) == 6 + len(res["lr_test"])
+    assert all([m["seed"] for m in rows] == [0, 1] for rows in res["lr_test"].values())
+    assert [r["AR"] for r in res["free_running"]][0] == "before" and all(
+        r["teacher-forced reward"] < 0 and r["free-running reward (2nd half drawn)"] < 0 for r in res["free_running"])
+    objective = [k for k in arms if k.startswith(("k3", "as the authors", "+ classifier")) or "updates per batch" in k]
+    assert len(res["claims"]) == 3 + len(res["lr_test"]) + 3 * len(res["ablations"]) + len(objective)
+    assert all(c["difference"]["kind"] == "t paired" for c in res["claim_results"])
     assert res["n_claims"] == len(res["claims"]) == len(res["claim_results"])
     assert all(c["verdict"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
     assert all(c["holm"] in ("holds", "does not hold", "inconclusive") for c in res["claims"])
@@ -39,7 +50,8 @@ def test_notebook_05_smoke(smoke_notebook):
     assert res["claim_results"][0]["paper_values"] == [9.23, 15.55]
     assert res["lpips_reward"]["available"] in (True, False)
     assert res["provenance"]["tier"] == "smoke" and res["provenance"]["n"]["frechet"] == res["n_eval"]
-    for name in ("table1_before_after", "table2_ablations", "table3_rates_test", "lr_search_validation", "claims"):
+    for name in ("table1_before_after", "table2_ablations", "table3_rates_test", "table4_free_running",
+                 "lr_search_validation", "claims"):
         assert (out / f"{name}.csv").exists() and (out / f"{name}.md").exists()
     for fig in ("fig1_curves", "fig2_samples"):
         assert (out / f"{fig}.png").exists() and (out / f"{fig}.pdf").exists()
