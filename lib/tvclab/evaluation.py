@@ -221,6 +221,13 @@ def train_row(name: str, tier: str, sets: Sequence[str] = (), seeds: Sequence[in
     return out
 
 
+def interval_kind(row, one_seed: str = "1 seed: none") -> str:
+    """How a table row's cells are intervals (``row.seeds``: its seeds): Student t over its seeds, or ``one_seed``
+    (a row with one seed is a description, not a verdict)."""
+    n = len(row.seeds)
+    return f"t, {n} seeds" if n > 1 else one_seed
+
+
 def summarize_metrics(per_seed: Sequence[dict]) -> dict[str, dict]:
     """``stats.summarize`` of every numeric metric the seeds share."""
     keys = [k for k in per_seed[0] if all(isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool)

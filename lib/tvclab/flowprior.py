@@ -278,8 +278,11 @@ def flow_check_table(checks: dict[str, dict]) -> list[dict]:
 
 
 def interval_kind(r) -> str:
-    """The interval of a row's cells: Student t over its seeds, or none for one seed."""
-    return f"t, {len(r.seeds)} seeds" if len(r.seeds) > 1 else "1 seed: none"
+    """The interval of a row's cells: Student t over its seeds, or none for one seed (``evaluation.interval_kind``;
+    imported here, not at the top: aligned training runs import this module)."""
+    from tvclab import evaluation
+
+    return evaluation.interval_kind(r)
 
 
 def table1(rows: dict, dropped: dict[str, str], metric: str, pr: Sequence[str]) -> tuple[list[dict], dict]:

@@ -93,9 +93,7 @@ def choose_cfg(study: Study, rows: Mapping[str, evaluation.Row], grid: Sequence[
     return choice
 
 
-def interval_kind(r: evaluation.Row) -> str:
-    """How a row's cells are intervals: Student t over its seeds, or none for one seed."""
-    return f"t, {len(r.seeds)} seeds" if len(r.seeds) > 1 else "1 seed: none"
+interval_kind = evaluation.interval_kind  # Student t over a row's seeds, or none for one seed
 
 
 def table1(rows: Mapping[str, evaluation.Row], cfg_choice: Mapping, metric: str, paper: Mapping,

@@ -170,8 +170,7 @@ def cell(r: evaluation.Row, metric: str) -> str:
 
 def interval_kind(r: evaluation.Row) -> str:
     """The interval of a row's cells: Student t over its seeds, or (one seed) over samples for Fréchet numbers."""
-    n = len(r.seeds)
-    return "1 seed: none (Fréchet: bootstrap over samples)" if n == 1 else f"t, {n} seeds"
+    return evaluation.interval_kind(r, "1 seed: none (Fréchet: bootstrap over samples)")
 
 
 def table3(rows: Mapping[str, evaluation.Row], names: Mapping[str, str], metric: str) -> tuple[list[dict], dict]:
