@@ -101,6 +101,7 @@ import torch
 from tvclab import claims, configs, data, evaluation, flow, flowprior, losses, metrics, provenance, tiers, timing, train
 from tvclab.methods.alignment import ALIGN_TARGETS
 from tvclab.report import save_figure, save_results, save_table
+from tvclab.studies import flow_prior as fp_study
 
 sns.set_theme(style="whitegrid", context="notebook")
 torch.manual_seed(seed)
@@ -147,7 +148,7 @@ TIER = tiers.get(tier)  # the tier's seeds, N and settings (tvclab.tiers)
 RUN_TIER, SMOKE, SEEDS, BOOT, CLF = evaluation.tier_setup(tier, seed, n_seeds)  # presets, seeds, resamples, FD-clf
 N_EVAL = n_eval or TIER.n_frechet
 SEEDS_HEAD = evaluation.tier_setup(tier, seed, n_seeds_headline).seeds  # the same rule, more seeds (smoke: 2)
-seeds_of = lambda name: SEEDS_HEAD if name in flowprior.HEADLINE else SEEDS  # noqa: E731
+seeds_of = lambda name: SEEDS_HEAD if name in fp_study.HEADLINE else SEEDS  # noqa: E731
 base = configs.get("ae_aligned", RUN_TIER)
 DATASET = base.data.dataset
 N_LAT = base.align.eval_latents  # held-out token latents per kNN NLL (F §5.2: 10k)
@@ -192,13 +193,13 @@ if not TIER.trains_inline:
 # so it sees the prior where gFD-clf also carries the decoder's error. gFD - rFD (same seed) stands beside it. Without Inception weights every Fréchet number is **FD-clf**, labelled so; IS is
 # not available on that path (it needs Inception's logits). Verdicts come from `tvclab.claims`.
 #
-# The next cell builds the measurement of one row and seed (`flowprior.RowMetrics`: the AE's reconstructions and
+# The next cell builds the measurement of one row and seed (`fp_study.RowMetrics`: the AE's reconstructions and
 # rFD-clf, its generator's samples and gFD-clf, pFD-clf, the flow-head loss, and for aligned rows the last
 # alignment loss and kNN NLL), and `run_row`, which trains or reuses a row's seeds and summarises them.
 
 # %%
 real_test = evaluation.reference_images(DATASET, "test", N_EVAL, image_size=base.data.image_size)
-row_metrics = flowprior.RowMetrics(real_test, DATASET, N_EVAL, CLF, BOOT)  # .generate.samples: the sample grid
+row_metrics = fp_study.RowMetrics(real_test, DATASET, N_EVAL, CLF, BOOT)  # .generate.samples: the sample grid
 run_row = evaluation.row_runner(RUN_TIER, row_metrics)
 
 # %% [markdown]
@@ -218,8 +219,8 @@ run_row = evaluation.row_runner(RUN_TIER, row_metrics)
 # %%
 plain = {name: run_row(name, [], seeds_of(name)) for name in ("ae", "ae_kl")}  # ae_kl is also the low-level target's source
 train.run("stage1", "baseline_1d", RUN_TIER)  # the discrete target's code vectors: notebook 02's run (reused)
-targets, dropped, checks = flowprior.check_priors(base, ALIGN_TARGETS, TIER.trains_inline)
-print(save_table(flowprior.flow_check_table(checks), out_dir, "flow_check", digits=3))
+targets, dropped, checks = fp_study.check_priors(base, ALIGN_TARGETS, TIER.trains_inline)
+print(save_table(fp_study.flow_check_table(checks), out_dir, "flow_check", digits=3))
 results["flow_check"], results["dropped_targets"] = checks, dropped
 
 # %% [markdown]
@@ -229,17 +230,17 @@ results["flow_check"], results["dropped_targets"] = checks, dropped
 # low-level `n_seeds_headline` seeds, the others `n_seeds`. pFD-clf: samples against the AE's own reconstructions of the test
 # images (zero for a perfect prior whatever the decoder); gFD - rFD is taken seed by seed.
 #
-# How to read it (`flowprior.table1`): every cell is the mean over seeds with its 95% Student-t interval; compare
+# How to read it (`fp_study.table1`): every cell is the mean over seeds with its 95% Student-t interval; compare
 # each aligned row with the AE row above it, rFD-clf and PSNR for reconstruction (finding 1), gFD-clf and pFD-clf for
 # generation (finding 2). The paper's ImageNet columns give the direction of each difference, not its size. A
 # dropped target keeps a line with the paper's numbers only.
 
 # %%
-aligned = {t: run_row("ae_aligned", flowprior.target_sets(t), seeds_of(t)) for t in targets}
+aligned = {t: run_row("ae_aligned", fp_study.target_sets(t), seeds_of(t)) for t in targets}
 rows = {**plain, **aligned}
 METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["ae"].per_seed[0]["metric"]]
 PR = [k for k in ("precision", "recall", "precision_clf", "recall_clf") if k in rows["ae"].per_seed[0]]
-table1, results["rows"] = flowprior.table1(rows, dropped, METRIC, PR)
+table1, results["rows"] = fp_study.table1(rows, dropped, METRIC, PR)
 print(save_table(table1, out_dir, "table1_autoencoders", digits=4))
 print(f"Table 1 done after {time.time() - T0:.0f} s")
 
@@ -255,14 +256,14 @@ print(f"Table 1 done after {time.time() - T0:.0f} s")
 # correlation in the corner summarises. The table below the figure gives every seed's correlations.
 
 # %%
-curves, corr = flowprior.alignment_curves(aligned, targets)
+curves, corr = fp_study.alignment_curves(aligned, targets)
 fig, ax = plt.subplots(1, max(1, len(targets)), figsize=(4.6 * max(1, len(targets)), 3.6), squeeze=False)
-flowprior.plot_alignment_curves(ax[0], curves, corr, targets)
+fp_study.plot_alignment_curves(ax[0], curves, corr, targets)
 fig.suptitle(f"F Fig. 4 at the {tier} tier: alignment loss vs kNN NLL proxy (seed {SEEDS[0]}, {N_LAT} latents)")
 fig.tight_layout()
 save_figure(fig, out_dir, "fig4_alignment_curves")
 plt.show()
-print(save_table(flowprior.correlation_table(corr), out_dir, "fig4_correlations", digits=3))
+print(save_table(fp_study.correlation_table(corr), out_dir, "fig4_correlations", digits=3))
 results["fig4"] = {"curves": curves, "correlations": corr}
 
 # %% [markdown]
@@ -271,11 +272,11 @@ results["fig4"] = {"curves": curves, "correlations": corr}
 # The same measurement on the plain AE's latents and on each aligned AE's: the first `N_LAT` token latents of the
 # test images, their mean $d \log r_k$ against each target's samples. Alignment should bring the latents closer
 # to the target than the AE's unconstrained latents are. In the table, "after" below "before" on a target's line
-# is what alignment should do (`flowprior.knn_before_after`: every seed of both).
+# is what alignment should do (`fp_study.knn_before_after`: every seed of both).
 
 # %%
-knn_before_after = flowprior.knn_before_after(base, targets, rows["ae"], aligned, N_LAT)
-print(save_table(flowprior.knn_table(knn_before_after, N_LAT), out_dir, "knn_nll_before_after", digits=3))
+knn_before_after = fp_study.knn_before_after(base, targets, rows["ae"], aligned, N_LAT)
+print(save_table(fp_study.knn_table(knn_before_after, N_LAT), out_dir, "knn_nll_before_after", digits=3))
 results["knn_before_after"] = knn_before_after
 
 # %% [markdown]
@@ -294,13 +295,13 @@ PROJ = ["random", "avgpool", "pca"] if not SMOKE else ["random", "pca"]
 WEIGHTS = [0.001, 0.005, 0.01, 0.05] if not SMOKE else [0.01, 0.05]
 T2 = "semantic" if "semantic" in targets else targets[0]
 ref_row = aligned[T2]
-one_seed = lambda sets: run_row("ae_aligned", flowprior.target_sets(T2, sets), SEEDS[:1]).per_seed[0]  # noqa: E731
+one_seed = lambda sets: run_row("ae_aligned", fp_study.target_sets(T2, sets), SEEDS[:1]).per_seed[0]  # noqa: E731
 table2a = {p: ref_row.per_seed[0] if p == base.align.projection else one_seed([f"align.projection={p}"])
            for p in PROJ}
 table2b = {w: ref_row.per_seed[0] if w == base.align.weight else one_seed([f"align.weight={w:g}"]) for w in WEIGHTS}
-print(save_table([flowprior.table2_row(p, m, flowprior.PAPER_T2A[p], METRIC) for p, m in table2a.items()], out_dir,
+print(save_table([fp_study.table2_row(p, m, fp_study.PAPER_T2A[p], METRIC) for p, m in table2a.items()], out_dir,
                  "table2a_projection", digits=4))
-print(save_table([flowprior.table2_row(f"weight {w:g}", m, flowprior.PAPER_T2B[w], METRIC) for w, m in table2b.items()],
+print(save_table([fp_study.table2_row(f"weight {w:g}", m, fp_study.PAPER_T2B[w], METRIC) for w, m in table2b.items()],
                  out_dir, "table2b_weight", digits=4))
 results["table2a"] = {"target": T2, "rows": table2a}
 results["table2b"] = {"target": T2, "rows": {f"{w:g}": m for w, m in table2b.items()}}
@@ -314,7 +315,7 @@ results["table2b"] = {"target": T2, "rows": {f"{w:g}": m for w, m in table2b.ite
 
 # %%
 fig, ax = plt.subplots(len(rows), 12, figsize=(12, 1.1 * len(rows) + 0.4), squeeze=False)
-flowprior.plot_samples(ax, rows, row_metrics.generate.samples)
+fp_study.plot_samples(ax, rows, row_metrics.generate.samples)
 fig.suptitle("Generator samples per autoencoder (unconditional, seed 0)")
 fig.tight_layout()
 save_figure(fig, out_dir, "fig_samples")
@@ -331,28 +332,28 @@ plt.show()
 # each raw one and the minimum detectable effect (MDE, 80% power). Table 2's one-seed points are descriptions
 # (their intervals are over samples, not seeds), listed apart and never counted as verdicts.
 #
-# Per target, `flowprior.finding_claims` builds four claims: findings 1) and 2) against the plain AE, Fig. 4's
-# correlation (Pearson above `flowprior.STRONG`, our reading of "strong"), and the kNN NLL after against before;
-# `flowprior.discrete_claim` adds finding 3) when both the discrete and the semantic target are there. How to read
+# Per target, `fp_study.finding_claims` builds four claims: findings 1) and 2) against the plain AE, Fig. 4's
+# correlation (Pearson above `fp_study.STRONG`, our reading of "strong"), and the kNN NLL after against before;
+# `fp_study.discrete_claim` adds finding 3) when both the discrete and the semantic target are there. How to read
 # the table: one line per claim, our numbers and the paper's, the raw verdict and Holm's.
 
 # %%
 verdicts = [c for t in targets
-            for c in flowprior.finding_claims(t, rows, corr, knn_before_after, METRIC, N_EVAL, N_LAT)]
+            for c in fp_study.finding_claims(t, rows, corr, knn_before_after, METRIC, N_EVAL, N_LAT)]
 if "discrete" in targets and "semantic" in targets:  # the paper's pair (VQ 8-dim vs DINOv2), fixed in advance
-    verdicts.append(flowprior.discrete_claim(rows, N_EVAL))
+    verdicts.append(fp_study.discrete_claim(rows, N_EVAL))
 judged = claims.judge(verdicts)
 results.update(judged)  # n_claims, claims (table rows: raw and Holm verdicts, MDE), claim_results (full dicts)
 print(f"{judged['n_claims']} claims judged (Holm over all {judged['n_claims']}):")
 print(save_table(results["claims"], out_dir, "claims"))
 
 # %% [markdown]
-# Table 2's readings, one seed each (`flowprior.table2_descriptions`): random projection against each other
+# Table 2's readings, one seed each (`fp_study.table2_descriptions`): random projection against each other
 # projection on gFD-clf, and the largest weight against the smallest on gFD-clf and rFD-clf. The first column says
 # which way the numbers point; with intervals over samples only, none of them is a verdict.
 
 # %%
-descriptions = flowprior.table2_descriptions(table2a, table2b, METRIC, N_EVAL)
+descriptions = fp_study.table2_descriptions(table2a, table2b, METRIC, N_EVAL)
 results["descriptions"] = [{"reading (1 seed, not a verdict)": row.pop("verdict"), **row}
                            for row in claims.table(descriptions)]
 print(save_table(results["descriptions"], out_dir, "descriptions"))

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tvclab import configs, evaluation, flow, flowprior, metrics, train
+from tvclab.studies import flow_prior as fp_study
 from tvclab.flow import VelocityMLP
 from tvclab.projections import FixedProjection
 from tvclab.report import row_cell
@@ -25,7 +26,7 @@ def make_row(name: str, per_seed: list[dict]) -> evaluation.Row:
     runs = [evaluation.SeedRuns(s, Path(f"/runs/{name}/s{s}"), Path(f"/runs/{name}/s{s}/stage2"), cfg)
             for s in range(len(per_seed))]
     per_seed = [{"seed": i, **m} for i, m in enumerate(per_seed)]
-    return evaluation.Row(name, flowprior.target_sets(name), runs, per_seed,
+    return evaluation.Row(name, fp_study.target_sets(name), runs, per_seed,
                           evaluation.summarize_metrics([{k: v for k, v in m.items() if k != "seed"} for m in per_seed]))
 
 
@@ -68,10 +69,10 @@ def test_eq5_ranks_latents_like_the_knn_proxy_and_descends_toward_the_target():
 
 
 def test_labels_and_sets():
-    assert flowprior.target_sets("semantic", ["align.weight=0.05"]) == ["align.target=semantic", "align.weight=0.05"]
-    assert set(flowprior.ROW_LABELS) == set(flowprior.PAPER_T1)
-    assert set(flowprior.HEADLINE) <= set(flowprior.PAPER_T1)
-    assert 0.01 in flowprior.PAPER_T2B and "random" in flowprior.PAPER_T2A
+    assert fp_study.target_sets("semantic", ["align.weight=0.05"]) == ["align.target=semantic", "align.weight=0.05"]
+    assert set(fp_study.ROW_LABELS) == set(fp_study.PAPER_T1)
+    assert set(fp_study.HEADLINE) <= set(fp_study.PAPER_T1)
+    assert 0.01 in fp_study.PAPER_T2B and "random" in fp_study.PAPER_T2A
 
 
 def test_row_metrics_route_the_generator_and_keep_twelve_samples(monkeypatch):
@@ -88,7 +89,7 @@ def test_row_metrics_route_the_generator_and_keep_twelve_samples(monkeypatch):
     monkeypatch.setattr(evaluation, "fd_columns", fake_fd_columns)
     logged = {"/runs/s0/stage2": {"fm_loss": 0.3}, "/runs/s0": {"align_eval": 0.2, "knn_nll": 1.5, "psnr": 9.0}}
     monkeypatch.setattr(evaluation, "test_metrics", lambda d: logged[str(d)])
-    rm = flowprior.RowMetrics(torch.zeros(1), "fashion_mnist", 20)
+    rm = fp_study.RowMetrics(torch.zeros(1), "fashion_mnist", 20)
     run = evaluation.SeedRuns(0, Path("/runs/s0"), Path("/runs/s0/stage2"), None)
     m = rm(run)
     assert m["gfid"] == 20.0 and m["fm_loss"] == 0.3 and m["metric"] == "fd_clf"  # n = 20 samples were scored
@@ -109,26 +110,26 @@ def test_check_priors_drops_an_unavailable_target(monkeypatch, capsys):
 
     monkeypatch.setattr(train.targets, "ensure_flow_prior", ensure)
     base = configs.get("ae_aligned", "smoke")
-    kept, dropped, checks = flowprior.check_priors(base, ["low_level", "semantic", "textual"])
+    kept, dropped, checks = fp_study.check_priors(base, ["low_level", "semantic", "textual"])
     assert kept == ["low_level", "semantic"] and dropped == {"textual": "no offline embedding table"}
     assert "textual: row dropped. no offline embedding table" in capsys.readouterr().out
     assert checks["semantic"]["feature_dim"] == 8 and checks["semantic"]["dim"] == 4
     c = checks["low_level"]
     assert c["gap"] == pytest.approx(c["flow_samples_knn_nll"] - c["held_out_knn_nll"]) and c["n"] == 100
-    table = flowprior.flow_check_table(checks)
-    assert [t["target"] for t in table] == [flowprior.TARGET_LABELS[k] for k in kept]
+    table = fp_study.flow_check_table(checks)
+    assert [t["target"] for t in table] == [fp_study.TARGET_LABELS[k] for k in kept]
     assert table[1]["feature width -> latent"] == "8 -> 4"
 
 
 def test_table1_cells_and_the_dropped_line():
     rng = np.random.default_rng(0)
     rows = {"ae": make_row("ae", numbers(rng, 3, 1.0, 15.0)), "semantic": make_row("semantic", numbers(rng, 2, 1.2, 11))}
-    table, record = flowprior.table1(rows, {"textual": "missing"}, "FD-clf", ["precision", "recall"])
-    assert [t["autoencoder"] for t in table] == ["AE", flowprior.TARGET_LABELS["semantic"],
-                                                 flowprior.TARGET_LABELS["textual"] + " (dropped: no offline embedding table)"]
+    table, record = fp_study.table1(rows, {"textual": "missing"}, "FD-clf", ["precision", "recall"])
+    assert [t["autoencoder"] for t in table] == ["AE", fp_study.TARGET_LABELS["semantic"],
+                                                 fp_study.TARGET_LABELS["textual"] + " (dropped: no offline embedding table)"]
     assert table[0]["gFD-clf w/o CFG"] == row_cell(rows["ae"], "gfid") and table[0]["precision"] == row_cell(rows["ae"], "precision")
-    assert table[1]["interval"] == "t, 2 seeds" and table[1]["paper FID w/o CFG"] == flowprior.PAPER_T1["semantic"][2]
-    assert "gFD-clf w/o CFG" not in table[2] and table[2]["paper rFID"] == flowprior.PAPER_T1["textual"][0]
+    assert table[1]["interval"] == "t, 2 seeds" and table[1]["paper FID w/o CFG"] == fp_study.PAPER_T1["semantic"][2]
+    assert "gFD-clf w/o CFG" not in table[2] and table[2]["paper rFID"] == fp_study.PAPER_T1["textual"][0]
     assert set(record) == {"ae", "semantic"} and record["ae"]["seeds"] == [0, 1, 2]
     assert record["semantic"]["sets"] == ["align.target=semantic"]
 
@@ -139,15 +140,15 @@ def test_alignment_curves_correlate_per_seed(monkeypatch):
             "/runs/low_level/s1": [{"step": s, "align_eval": 1 / (1 + s), "knn_nll": float(s)} for s in steps]}
     monkeypatch.setattr(evaluation, "validation_rows", lambda d: logs[str(d)])
     aligned = {"low_level": make_row("low_level", [{}, {}])}
-    curves, corr = flowprior.alignment_curves(aligned, ["low_level"])
+    curves, corr = fp_study.alignment_curves(aligned, ["low_level"])
     assert curves["low_level"]["steps"] == steps and curves["low_level"]["knn_nll"][0] == 3.0  # the first seed's
     assert corr["low_level"][0]["pearson"] == pytest.approx(1.0) and corr["low_level"][0]["spearman"] == pytest.approx(1.0)
     assert corr["low_level"][1]["spearman"] == pytest.approx(-1.0) and corr["low_level"][1]["points"] == 5
-    row = flowprior.correlation_table(corr)[0]
+    row = fp_study.correlation_table(corr)[0]
     assert row["Spearman (per seed)"] == "1.000, -1.000" and row["points per curve"] == 5
     fig, ax = plt.subplots(1, 1, squeeze=False)
-    flowprior.plot_alignment_curves(ax[0], curves, corr, ["low_level"])
-    assert ax[0, 0].get_title() == flowprior.TARGET_LABELS["low_level"] and len(ax[0, 0].lines) == 1
+    fp_study.plot_alignment_curves(ax[0], curves, corr, ["low_level"])
+    assert ax[0, 0].get_title() == fp_study.TARGET_LABELS["low_level"] and len(ax[0, 0].lines) == 1
     plt.close(fig)
 
 
@@ -167,12 +168,12 @@ def test_knn_before_after_sees_latents_move_to_the_target(monkeypatch):
 
     monkeypatch.setattr(train, "encode_dataset", encode)
     plain, aligned = make_row("ae", [{}, {}]), {"semantic": make_row("semantic", [{}])}
-    out = flowprior.knn_before_after(base, ["semantic"], plain, aligned, 10)
+    out = fp_study.knn_before_after(base, ["semantic"], plain, aligned, 10)
     assert len(out["semantic"]["before"]) == 2 and len(out["semantic"]["after"]) == 1
     assert out["semantic"]["after"][0] < out["semantic"]["before"][0]
     assert asked[0] == ("test", -(-10 // n_tok))  # the first images that hold the 10 latents
-    assert flowprior.latents_of(plain.runs[0], 10).shape == (10, 4)
-    row = flowprior.knn_table(out, 10)[0]
+    assert fp_study.latents_of(plain.runs[0], 10).shape == (10, 4)
+    row = fp_study.knn_table(out, 10)[0]
     assert float(row["aligned latents (after)"]) < float(row["AE latents (before)"]) and row["latents"] == 10
 
 
@@ -183,26 +184,26 @@ def test_claims_follow_the_papers_direction_per_target():
     corr = {t: [{"pearson": 0.95, "points": 6}, {"pearson": 0.9, "points": 6}, {"pearson": 0.97, "points": 6}]
             for t in ("semantic", "discrete")}
     knn = {t: {"before": [2.0, 2.1, 1.9, 2.05], "after": [1.0, 1.1, 0.9, 1.05]} for t in ("semantic", "discrete")}
-    sem = flowprior.finding_claims("semantic", rows, corr, knn, "FD-clf", 100, 64)
+    sem = fp_study.finding_claims("semantic", rows, corr, knn, "FD-clf", 100, 64)
     assert len(sem) == 4 and all(c["verdict"] == "holds" for c in sem)  # costs rFD, lowers gFD, correlates, closer
     assert sem[0]["better"] == "higher" and sem[1]["better"] == "lower"
-    dis = flowprior.finding_claims("discrete", rows, corr, knn, "FD-clf", 100, 64)
+    dis = fp_study.finding_claims("discrete", rows, corr, knn, "FD-clf", 100, 64)
     assert dis[1]["better"] == "higher" and dis[1]["claim"].startswith("2) alignment to the discrete target hurts")
     assert dis[1]["verdict"] == "holds"
-    three = flowprior.discrete_claim(rows, 100)
+    three = fp_study.discrete_claim(rows, 100)
     assert three["verdict"] == "holds" and three["n"]["seeds"] == "3 vs 4"
     weak = {"semantic": [{"pearson": 0.2, "points": 6}, {"pearson": 0.3, "points": 6}, {"pearson": 0.1, "points": 6}]}
-    assert flowprior.finding_claims("semantic", rows, weak, knn, "FD-clf", 100, 64)[2]["verdict"] == "does not hold"
+    assert fp_study.finding_claims("semantic", rows, weak, knn, "FD-clf", 100, 64)[2]["verdict"] == "does not hold"
 
 
 def test_table2_rows_and_descriptions():
     rng = np.random.default_rng(5)
     m = {p: numbers(rng, 1, 1.0, g)[0] for p, g in (("random", 10.0), ("pca", 14.0))}
     table2b = {0.01: numbers(rng, 1, 1.0, 13.0)[0], 0.05: numbers(rng, 1, 2.0, 11.0)[0]}
-    row = flowprior.table2_row("random", m["random"], flowprior.PAPER_T2A["random"], "FD-clf")
+    row = fp_study.table2_row("random", m["random"], fp_study.PAPER_T2A["random"], "FD-clf")
     assert row["gFD-clf interval"] == f"[{m['random']['gfid_lo']:.3f}, {m['random']['gfid_hi']:.3f}]"
-    assert row["paper FID"] == flowprior.PAPER_T2A["random"][2] and row["seeds"] == 1
-    d = flowprior.table2_descriptions(m, table2b, "FD-clf", 100)
+    assert row["paper FID"] == fp_study.PAPER_T2A["random"][2] and row["seeds"] == 1
+    d = fp_study.table2_descriptions(m, table2b, "FD-clf", 100)
     assert [c["claim"] for c in d] == ["Table 2(a): random projection gives a lower gFD-clf than pca",
                                        "Table 2(b): weight 0.05 gives a lower gFD-clf than 0.01",
                                        "Table 2(b): weight 0.05 gives a higher rFD-clf than 0.01"]
@@ -213,6 +214,6 @@ def test_sample_grid():
     rows = {"ae": make_row("ae", [{}]), "semantic": make_row("semantic", [{}])}
     samples = {str(r.runs[0].stage2): torch.zeros(12, 1, 4, 4) for r in rows.values()}
     fig, ax = plt.subplots(2, 12, squeeze=False)
-    flowprior.plot_samples(ax, rows, samples)
-    assert ax[1, 0].get_title(loc="left") == flowprior.TARGET_LABELS["semantic"] and len(ax[0, 11].images) == 1
+    fp_study.plot_samples(ax, rows, samples)
+    assert ax[1, 0].get_title(loc="left") == fp_study.TARGET_LABELS["semantic"] and len(ax[0, 11].images) == 1
     plt.close(fig)
