@@ -60,8 +60,11 @@ test: install book-deps
 # conditional-numerical-reproducibility mode and ATen's baseline kernels instead of this CPU's AVX-512/AVX2 paths,
 # and the tests in a shuffled order (pytest-random-order; the seed is printed, rerun one with SEED=N).
 SEED ?= $(shell git rev-parse --short=7 HEAD 2>/dev/null | xargs -I{} printf '%d' 0x{} 2>/dev/null || echo 1)
+# torch.compile's kernel caches are keyed without ATen's capability: the portable pass keeps its own, or it would
+# reuse this CPU's vectorised kernels under the baseline headers (a C++ compile error, not a portability finding).
 test-portable: install
-	MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest -q -m "not slow" \
+	TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/build/inductor-portable MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default \
+	  $(BIN)/python -m pytest -q -m "not slow" \
 	  -p random_order --random-order-bucket=global --random-order-seed=$(SEED)
 
 clean:
