@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from . import stats
 from .io import atomic_write_json, atomic_write_text
 
 
@@ -210,24 +211,24 @@ def result_page(out_dir: str | os.PathLike) -> str:
                       "their intervals are not all Student t over seeds and no minimum detectable effect was "
                       "recorded. Read them as provisional until the notebook is rerun.", ""]
         else:
-            lines += ["Verdicts at 95%: *holds*, *does not hold* or *inconclusive* (the interval covers the "
-                      "bound); *holm* is the verdict after Holm's correction over the notebook's claims, *mde* "
-                      "the smallest difference the comparison had 80% power to detect "
+            lines += [f"Verdicts at {stats.LEVEL:.0%}: *holds*, *does not hold* or *inconclusive* (the interval "
+                      "covers the bound); *holm* is the verdict after Holm's correction over the notebook's claims, "
+                      f"*mde* the smallest difference the comparison had {stats.POWER:.0%} power to detect "
                       "([docs/protocol.md](../../docs/protocol.md)).", ""]
         lines += [markdown_table(rows, _claim_columns(rows)).rstrip(), ""]
     tables = sorted(p for p in d.glob("*.md") if p.name not in (PAGE, "claims.md"))
     if tables:
         lines += ["## Tables", ""]
         for t in tables:
-            lines += [f"### {t.stem}", "", f"[CSV]({t.stem}.csv)" if (d / f"{t.stem}.csv").exists() else "", "",
-                      t.read_text().strip(), ""]
+            csv = [f"[CSV]({t.stem}.csv)", ""] if (d / f"{t.stem}.csv").exists() else []
+            lines += [f"### {t.stem}", "", *csv, t.read_text().strip(), ""]
     figs = sorted(d.glob("*.png"))
     if figs:
         lines += ["## Figures", ""]
         for f in figs:
             pdf = f" ([PDF]({f.stem}.pdf))" if f.with_suffix(".pdf").exists() else ""
             lines += [f"### {f.stem}{pdf}", "", f"![{f.stem}]({f.name})", ""]
-    return "\n".join(ln for i, ln in enumerate(lines) if ln or (i and lines[i - 1])).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def write_result_page(out_dir: str | os.PathLike) -> Path:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
+from scipy import stats as sstats
 
-from tvclab import configs, flowprior
+from tvclab import claims, configs, evaluation, flowprior, metrics, train
+from tvclab.report import row_cell as cell
 
 TARGET_LABELS = {"low_level": "Low-level (ae_kl latents)", "semantic": "Semantic (classifier features)",
                  "discrete": "Discrete (baseline_1d codes)", "textual": "Textual (embedding table)"}
@@ -46,8 +49,6 @@ class Generation:
         self.samples: dict[str, torch.Tensor] = {}
 
     def __call__(self, r) -> tuple[dict, torch.Tensor]:
-        from tvclab import metrics, train
-
         imgs = train.sample(r.stage2, self.n, seed=r.seed, progress=False)["images"]
         self.samples.setdefault(str(r.stage2), imgs[:12])
         g = metrics.generation_metrics(self.real_test, imgs, self.dataset, classifier_config=self.classifier, isc=True,
@@ -67,8 +68,6 @@ class RowMetrics:
         self.generate = Generation(real_test, dataset, n, classifier, bootstrap)
 
     def __call__(self, r) -> dict:
-        from tvclab import evaluation
-
         out, _, _, gen = evaluation.fd_columns(r, self.real_test, self.dataset, self.classifier, self.bootstrap,
                                                generate=self.generate)
         g = gen["all"]
@@ -84,8 +83,6 @@ def check_priors(base: configs.Config, targets: Sequence[str], trains_inline: bo
     """Train (or, at the paper tier, only load) the flow prior of every target and check it (``flowprior.flow_check``,
     Assumption 1). Returns (the targets kept, {dropped target: why}, {kept target: its check and the raw feature
     width}); a target whose features cannot be had here (``flowprior.TargetUnavailable``) is dropped with its reason."""
-    from tvclab import train
-
     kept, dropped, checks = [], {}, {}
     for target in targets:
         cfg_t = configs.apply_overrides(base, {"align.target": target})
@@ -112,20 +109,13 @@ def flow_check_table(checks: dict[str, dict]) -> list[dict]:
             for t, c in checks.items()]
 
 
-def interval_kind(r) -> str:
-    """The interval of a row's cells: Student t over its seeds, or none for one seed (``evaluation.interval_kind``;
-    imported here, not at the top: aligned training runs import this module)."""
-    from tvclab import evaluation
-
-    return evaluation.interval_kind(r)
+interval_kind = evaluation.interval_kind  # Student t over a row's seeds, or none for one seed
 
 
 def table1(rows: dict, dropped: dict[str, str], metric: str, pr: Sequence[str]) -> tuple[list[dict], dict]:
     """F Table 1 at this tier: every row's test numbers as mean [t interval over seeds] beside the paper's
     ImageNet columns, then a line for every dropped target (the paper's numbers only). Returns (the table's rows,
     {row: seeds, per-seed numbers, summaries, sets and first run directory} for results.json)."""
-    from tvclab.report import row_cell as cell
-
     table, record = [], {}
     for name, r in rows.items():
         p = PAPER_T1[name]
@@ -148,11 +138,6 @@ def alignment_curves(aligned: dict, targets: Sequence[str]) -> tuple[dict, dict]
     """F Fig. 4's data: for every target, the first seed's validation curves of the alignment loss (eq. 5, fixed
     draws) and the kNN NLL d log r_k of held-out latents against the AE step, and every seed's Pearson and
     Spearman correlation between the two over its curve. Returns ({target: curves}, {target: [per seed]})."""
-    import numpy as np
-    from scipy import stats as sstats
-
-    from tvclab import evaluation
-
     curves, corr = {}, {}
     for t in targets:
         per_seed = []
@@ -193,8 +178,6 @@ def correlation_table(corr: dict) -> list[dict]:
 def latents_of(run, n_latents: int) -> torch.Tensor:
     """The first ``n_latents`` token latents [n_latents, d] of the test images under a run's AE (the first
     images that hold that many tokens)."""
-    from tvclab import train
-
     n_images = -(-n_latents // run.config.tokenizer.n_tokens)
     return train.encode_dataset(run.stage1, "test", limit=n_images)["latents"].flatten(0, 1)[:n_latents]
 
@@ -204,8 +187,6 @@ def latents_of(run, n_latents: int) -> torch.Tensor:
 def knn_before_after(base: configs.Config, targets: Sequence[str], plain, aligned: dict, n_latents: int) -> dict:
     """For every target: the mean kNN NLL d log r_k (F §5.2, k = ``align.knn_k``) of the test latents of every seed
     of the plain AE (``before``) and of the AE aligned to that target (``after``), against the target's samples."""
-    from tvclab import metrics
-
     out = {}
     for t in targets:
         index = metrics.KNNIndex(flowprior.load_flow_prior(configs.apply_overrides(base, {"align.target": t})).samples)
@@ -217,8 +198,6 @@ def knn_before_after(base: configs.Config, targets: Sequence[str], plain, aligne
 
 def knn_table(knn: dict, n_latents: int) -> list[dict]:
     """One row per target: the seed means of the kNN NLL before and after alignment."""
-    import numpy as np
-
     return [{"target": TARGET_LABELS[t], "AE latents (before)": f"{np.mean(v['before']):.3f}",
              "aligned latents (after)": f"{np.mean(v['after']):.3f}", "seeds": len(v["after"]),
              "latents": n_latents} for t, v in knn.items()]
@@ -254,8 +233,6 @@ def finding_claims(t: str, rows: dict, corr: dict, knn: dict, metric: str, n_eva
     """The four claims of one target, each in the direction F Table 1's own two numbers show for it: 1) alignment
     costs (or improves) reconstruction, 2) it helps (or hurts) generation, Fig. 4's strong correlation (Pearson
     above ``strong``) and the kNN NLL below the plain AE's (§5.2). Welch intervals over seeds (different runs)."""
-    from tvclab import claims
-
     vals = lambda name, key: rows[name].values(key)  # noqa: E731
     (r_ae, g_ae), (r_t, g_t) = PAPER_T1["ae"][0:3:2], PAPER_T1[t][0:3:2]
     r_up, g_up = r_t > r_ae, g_t > g_ae  # the paper's own direction for this target
@@ -281,8 +258,6 @@ def finding_claims(t: str, rows: dict, corr: dict, knn: dict, metric: str, n_eva
 def discrete_claim(rows: dict, n_eval: int) -> dict:
     """Finding 3): the low-dimensional discrete target generates worse than the semantic one (the paper's pair,
     LlamaGen VQ 8-dim against DINOv2, fixed in advance)."""
-    from tvclab import claims
-
     return claims.compare("3) the low-dimensional discrete target generates worse than the semantic one",
                           rows["discrete"].values("gfid"), rows["semantic"].values("gfid"), better="higher",
                           paper="24.63 vs 11.47 FID (Table 1)", n=seeds_n(rows, "discrete", "semantic", n_eval=n_eval),
@@ -297,8 +272,6 @@ def one_seed_quantity(m: dict, key: str) -> dict:
 def table2_descriptions(table2a: dict, table2b: dict, metric: str, n_eval: int) -> list[dict]:
     """Table 2's readings, one seed each (intervals over samples, never verdicts): (a) random projection against
     every other projection on gFD; (b) the largest weight against the smallest on gFD and on rFD."""
-    from tvclab import claims
-
     q1 = one_seed_quantity
     out = [claims.compare(f"Table 2(a): random projection gives a lower g{metric} than {p}",
                           q1(table2a["random"], "gfid"), q1(table2a[p], "gfid"), better="lower",

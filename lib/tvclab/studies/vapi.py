@@ -29,6 +29,7 @@ import torch
 
 from tvclab import claims, configs, evaluation, losses, metrics, train
 from tvclab.report import interval_cell
+from tvclab.train import posttrain as pt
 
 PAPER = {"LlamaGen-XL": (15.55, 9.23), "LlamaGen-XXL": (14.36, 7.65)}  # V: FID without CFG, before -> after
 
@@ -325,16 +326,13 @@ def free_running(study: Study, stage1: Path, runs: Mapping[str, Path], s: int, p
     mean reward of G teacher-forced draws on the first ``n`` test images (what post-training maximises, without
     contextual noise) beside the mean reward of one free-running draw per image whose first half of tokens is the
     image's own and whose second half the AR draws itself (``posttrain.free_running_reward``)."""
-    from tvclab.train import posttrain as pt
-
-    cfg = configs.apply_overrides(study.base_cfg, [f"seed={s}"])
     tok = train.load_tokenizer(stage1)
     tokens = train.encode_dataset(stage1, "test", limit=n)["tokens"][:n]
     images = study.real_test[:n]
     rows = []
     for label, run in runs.items():
         ar, _ = train.load_prior(run)
-        args = (ar, tok, tokens, images, pc, cfg.decoder.fm_steps, s, "cpu")
+        args = (ar, tok, tokens, images, pc, study.base_cfg.decoder.fm_steps, s, "cpu")
         rows.append({"AR": label, "teacher-forced reward": pt.mean_reward(*args),
                      "free-running reward (2nd half drawn)": pt.free_running_reward(*args), "images": n,
                      "seed": s})
