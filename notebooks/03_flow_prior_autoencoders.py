@@ -238,7 +238,7 @@ results["flow_check"], results["dropped_targets"] = checks, dropped
 # %%
 aligned = {t: run_row("ae_aligned", fp_study.target_sets(t), seeds_of(t)) for t in targets}
 rows = {**plain, **aligned}
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["ae"].per_seed[0]["metric"]]
+METRIC = metrics.METRIC_LABELS[rows["ae"].per_seed[0]["metric"]]
 PR = [k for k in ("precision", "recall", "precision_clf", "recall_clf") if k in rows["ae"].per_seed[0]]
 table1, results["rows"] = fp_study.table1(rows, dropped, METRIC, PR)
 print(save_table(table1, out_dir, "table1_autoencoders", digits=4))

@@ -99,7 +99,7 @@ import seaborn as sns
 import torch
 import torch.nn.functional as F
 
-from tvclab import claims, configs, data, evaluation, losses, provenance, tiers, timing
+from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, tiers, timing
 from tvclab.quantize import prob_ste
 from tvclab.report import save_figure, save_results, save_table
 from tvclab.studies import prologue as study
@@ -216,7 +216,7 @@ lab = study.Study(DATASET, CLF, BOOT, real_test, real_val, RUN_TIER, val_sample_
 
 # %%
 rows = {name: lab.run_row(name, CC, seeds_of(name)) for name in study.ROWS}
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[rows["baseline_2d"].per_seed[0]["metric"]]
+METRIC = metrics.METRIC_LABELS[rows["baseline_2d"].per_seed[0]["metric"]]
 cfg_choice = study.choose_cfg(lab, rows, CFG_GRID, METRIC)
 print("CFG scale chosen on validation: " + ", ".join(f"{n} {c['scale']:g}" for n, c in cfg_choice.items()))
 

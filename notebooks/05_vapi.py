@@ -103,7 +103,7 @@ import seaborn as sns
 import torch
 import torch.nn.functional as F
 
-from tvclab import claims, configs, data, evaluation, losses, provenance, tiers, timing, train
+from tvclab import claims, configs, data, evaluation, losses, metrics, provenance, tiers, timing, train
 from tvclab.report import save_figure, save_results, save_table
 from tvclab.studies import vapi as study
 from tvclab.train.posttrain import contextual_noise, sample_from_logits
@@ -224,7 +224,7 @@ s0 = SEEDS[0]
 val_before = lab.generation(before[s0][1], real_val, lab.val_sample_seed)
 lr_rows, lr_runs = study.lr_search(lab, before[s0][1], s0, LRS, val_before)
 LR = study.chosen_lr(lr_rows, LRS)
-METRIC = {"fid": "FID", "fd_clf": "FD-clf"}[val_before["metric"]]
+METRIC = metrics.METRIC_LABELS[val_before["metric"]]
 print(save_table(lr_rows, out_dir, "lr_search_validation", digits=4))
 print(f"chosen on validation: posttrain.optim.lr = {LR:g} (val g{METRIC} "
       f"{min(r['val gFD'] for r in lr_rows[1:] if r['val gFD'] is not None):.3f}"

@@ -283,8 +283,10 @@ def evaluate_rows(rows: dict[str, Method], tier: str, seeds, evaluator) -> dict:
 def metric_names(rows_eval: dict) -> tuple[str, list[str]]:
     """The Fréchet metric's name in the tables ("FID" with Inception weights, else "FD-clf") and the precision /
     recall columns the rows carry (their F-scores left out)."""
+    from . import metrics
+
     first = rows_eval["plain"].per_seed[0]
-    metric = {"fid": "FID", "fd_clf": "FD-clf"}[first["metric"]]
+    metric = metrics.METRIC_LABELS[first["metric"]]
     return metric, [k for k in first if k.startswith(("precision", "recall")) and not k.startswith("f_")]
 
 

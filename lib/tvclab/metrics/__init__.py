@@ -20,7 +20,7 @@ _EXPORTS = {
     "frechet_bootstrap": "frechet",
     "generation_metrics": "fidelity", "fid": "fidelity", "fd_clf_floor": "fidelity",
     "InceptionUnavailableError": "fidelity", "inception_weights_path": "fidelity", "hub_checkpoints": "fidelity",
-    "register_classifier_extractor": "fidelity", "INCEPTION_WEIGHTS": "fidelity", "VGG16_WEIGHTS": "fidelity",
+    "register_classifier_extractor": "fidelity", "METRIC_LABELS": "fidelity", "INCEPTION_WEIGHTS": "fidelity", "VGG16_WEIGHTS": "fidelity",
     "lpips_distance": "perceptual", "LPIPSUnavailableError": "perceptual", "lpips_weights_path": "perceptual",
     "psnr": "image",
     "KNNIndex": "knn", "knn_nll": "knn",

@@ -29,6 +29,7 @@ INCEPTION_FETCH = ("python -c \"import torch, torch_fidelity.feature_extractor_i
                    "torch.hub.load_state_dict_from_url(m.URL_INCEPTION_V3)\"")  # fills the hub cache (network)
 FEATURES_ENV = "TVCLAB_FID_FEATURES"  # "auto" (default), "inception" or "classifier"
 FID_REFERENCE = "FID: Heusel et al. 2017, torch-fidelity inception-v3-compat pool3 (2048-d)"
+METRIC_LABELS = {"fid": "FID", "fd_clf": "FD-clf"}  # a Fréchet number's key (its "metric") -> its name in tables
 FD_CLF_REFERENCE = ("FD-clf: Fréchet distance (Heusel et al. 2017, eq. 6) in the penultimate features of the "
                     "suite's classifier, as the Fréchet LeNet distance for MNIST-like data; not comparable to FID")
 

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from tvclab import configs, data, evaluation, frontier, train
+from tvclab import configs, data, evaluation, frontier, metrics, train
 from tvclab.metrics import psnr
 from tvclab.report import interval_cell
 
@@ -149,7 +149,7 @@ def choose_variant(rows: Sequence[dict], default: str) -> tuple[str, bool]:
 
 def frechet_label(r: evaluation.Row) -> str:
     """"FID" with Inception weights, else "FD-clf" (the suite's classifier features): the metric of a row."""
-    return {"fid": "FID", "fd_clf": "FD-clf"}[r.per_seed[0]["metric"]]
+    return metrics.METRIC_LABELS[r.per_seed[0]["metric"]]
 
 
 def quantity(r: evaluation.Row, metric: str):
@@ -408,7 +408,7 @@ def imagenet_row(root: Path, name: str, label: str, n: int) -> dict | None:
     rf = evaluation.rfid(root, real_in, "imagenet", recon=recon_in)
     gf, imgs_in = evaluation.gfid(root / "stage2", real_in, "imagenet")
     prior_in = evaluation.prior_columns(imgs_in, recon_in, rf["value"], gf["value"], "imagenet")
-    m = {"fid": "FID", "fd_clf": "FD-clf"}[rf["metric"]]
+    m = metrics.METRIC_LABELS[rf["metric"]]
     return {"method": label, f"r{m}": rf["value"], f"g{m}": gf["value"],
             "pFD-clf": prior_in["pfd"], f"g{m} - r{m}": prior_in["gap"],
             "AR loss": evaluation.test_metrics(root / "stage2")["gloss"], "N": rf["n"],

@@ -18,7 +18,7 @@ import math
 import shlex
 from pathlib import Path
 
-from tvclab import configs, evaluation, tiers
+from tvclab import configs, evaluation, metrics, tiers
 from tvclab.io import atomic_write_json
 
 from . import faults
@@ -59,7 +59,7 @@ def run_dirs(cfg: configs.Config, out=None) -> tuple[Path, Path | None]:
 
 
 def _label(prefix: str, metric: str) -> str:
-    return f"{prefix}FID" if metric == "fid" else f"{prefix}FD-clf"
+    return prefix + metrics.METRIC_LABELS[metric]
 
 
 def _frechet(prefix: str, d: dict) -> dict:
