@@ -67,3 +67,36 @@ def test_matched_snapshots_read_only_the_validation_split(monkeypatch):
     assert m["steps"] == {"a": 100, "b": 150, "c": 50} and m["value"]["a"] == 6.0 and m["tolerance"] == 0.05
     assert all(v <= 1.05 for v in m["ratio"].values())
     assert evaluation.first_reaching(curves["a"], 6.0) == 100 and evaluation.first_reaching(curves["b"], 5.0) is None
+
+
+def test_smooth_curve_is_a_centred_running_mean():
+    """smooth_curve: window 1 is the identity, window 3 averages each snapshot with its neighbours (two at the ends),
+    and an even window is refused with the fix."""
+    import pytest
+
+    from tvclab import evaluation
+
+    c = {10: 3.0, 20: 9.0, 30: 3.0, 40: 6.0}
+    assert evaluation.smooth_curve(c, 1) == c
+    assert evaluation.smooth_curve(c, 3) == {10: 6.0, 20: 5.0, 30: 6.0, 40: 4.5}
+    with pytest.raises(ValueError, match="odd"):
+        evaluation.smooth_curve(c, 2)
+
+
+def test_matched_snapshots_smoothed_and_set_by_the_compared_rows(monkeypatch):
+    """The target is the worst best value of the rows in ``among`` on the smoothed curves; a row outside ``among``
+    that never reaches it gets None; a one-snapshot dip that the raw curve would match is smoothed away."""
+    import torch
+
+    from tvclab import evaluation
+
+    curves = {"a": {10: 9.0, 20: 5.0, 30: 9.0, 40: 6.0, 50: 6.0, 60: 6.0},   # one dip at 20, then flat at 6
+              "b": {10: 8.0, 20: 7.0, 30: 6.0, 40: 6.0, 50: 6.0, 60: 6.0},
+              "far": {10: 20.0, 20: 19.0, 30: 18.0, 40: 18.0, 50: 18.0, 60: 18.0}}
+    monkeypatch.setattr(evaluation, "reference_images", lambda *a, **k: torch.zeros(4, 1, 28, 28))
+    monkeypatch.setattr(evaluation, "snapshot_curve", lambda d, real, *a, **k: curves[d])
+    raw = evaluation.matched_snapshots({r: r for r in curves}, "fashion_mnist", 16, among=["a", "b"])
+    assert raw["target"] == 6.0 and raw["steps"] == {"a": 20, "b": 30, "far": None} and raw["ratio"]["far"] is None
+    sm = evaluation.matched_snapshots({r: r for r in curves}, "fashion_mnist", 16, among=["a", "b"], smooth=3)
+    assert sm["target"] == 6.0 and sm["steps"]["a"] == 50 and sm["steps"]["b"] == 40  # the dip no longer counts
+    assert sm["raw"]["a"] == 6.0 and abs(sm["ratio"]["b"] - 1.0) < 1e-12 and sm["smooth"] == 3

@@ -51,13 +51,14 @@ def sweep():
 
 
 def test_the_tier_grid():
-    assert wartok.sweep_codebooks(256, smoke=False) == [8, 16, 32, 64]
+    assert wartok.sweep_codebooks(256, smoke=False) == [8, 16, 32, 64, 128]  # K = 128: between 64 and 256
     assert wartok.sweep_codebooks(256, smoke=True) == [16]
-    assert wartok.sweep_codebooks(16, smoke=False) == [2, 4]  # never below two codes, no duplicates
-    grid = wartok.search_grid(0.1, 0.03, smoke=False)
-    assert grid == {"w0.1_T0.03": (0.1, 0.03), "w0.3_T0.03": (0.1 * 3, 0.03), "w0.1_T0.1": (0.1, 0.1)}
-    assert list(wartok.search_grid(0.1, 0.1, smoke=False).values())[-1] == (0.1, 0.03)  # "the other" temperature
-    assert len(wartok.search_grid(0.1, 0.03, smoke=True)) == 2
+    assert wartok.sweep_codebooks(16, smoke=False) == [2, 4, 8]  # never below two codes, no duplicates
+    grid = wartok.search_grid(0.1, 0.03, smoke=False)  # the weight curve at the preset temperature
+    assert grid == {"w0.01_T0.03": (0.01, 0.03), "w0.03_T0.03": (0.03, 0.03), "w0.1_T0.03": (0.1, 0.03),
+                    "w0.3_T0.03": (0.3, 0.03)}
+    assert set(wartok.search_grid(0.1, 0.1, smoke=False).values()) == {(w, 0.1) for w in wartok.WGF_WEIGHTS}
+    assert list(wartok.search_grid(0.1, 0.03, smoke=True).values()) == [(0.1, 0.03), (0.1 * 3, 0.03)]
     assert wartok.common_sets("fashion_mnist") == ["data.dataset=fashion_mnist"]
     assert wartok.labels(16)["control_small_k"] == "1D, codebook K/16 = 16 (control)"
     assert set(wartok.labels(16)) == set(wartok.PAPER_T3) | {"control_small_k"}
@@ -149,7 +150,7 @@ def test_iterations_needed_reads_every_seed_of_the_seeded_rows(monkeypatch):
         return curves[seed]
 
     monkeypatch.setattr(evaluation, "snapshot_curve", fake_curve)
-    matched = {"steps": {"wartok": 20, "tail_dropout": 30}, "target": 5.0, "tolerance": 0.05}
+    matched = {"steps": {"wartok": 20, "tail_dropout": 30}, "target": 5.0, "tolerance": 0.05, "smooth": 1}
     out = wartok.iterations_needed(rows, matched, torch.zeros(1), "fashion_mnist")
     assert out == {"wartok": [20, 20, None], "tail_dropout": [30]}  # 5.2 <= 1.05 x 5; seed 2 never reaches it
     assert [s for _, s in asked] == [1, 2]  # tail dropout's second seed is not scored
@@ -174,18 +175,41 @@ def test_row_metrics_derive_the_rate_and_keep_the_first_samples(monkeypatch):
     assert torch.equal(metrics.samples[run.stage1], samples[:64])
     metrics(evaluation.SeedRuns(5, run.stage1, run.stage2, run.config))  # the same directory again: kept, not replaced
     assert torch.equal(metrics.samples[run.stage1], samples[:64])
+    asked = []
+    monkeypatch.setattr(evaluation, "rfid", lambda d, real, ds, **k: asked.append(("rfid", len(real))) or {"value": 3.0})
+    monkeypatch.setattr(evaluation, "frechet", lambda real, fake, ds, clf, boot: asked.append(
+        ("frechet", len(real), fake.shape[0], boot)) or {"value": 4.0})
+    with_val = wartok.RowMetrics(torch.zeros(1), "fashion_mnist", real_val=torch.zeros(7, 1, 2, 2))(run)
+    assert with_val["val_rfid"] == 3.0 and with_val["val_gfid"] == 4.0  # the same samples against validation images
+    assert asked == [("rfid", 7), ("frechet", 7, 100, 0)]
+    assert {k: v for k, v in with_val.items() if not k.startswith("val_")} == \
+        {k: v for k, v in m.items() if not k.startswith("val_")}  # the test-split numbers do not change
 
 
 def test_claim_helpers():
     rng = np.random.default_rng(6)
     rows = {name: make_row(name, seed_numbers(rng, 4, p, 2)) for name, p in zip(wartok.BASELINES, range(10, 16))}
-    assert wartok.best_row(rows, "rfid") == "control_small_k"  # the highest PSNR has the lowest rFD here
+    with pytest.raises(ValueError, match="real_val"):  # no validation numbers: refuse rather than read the test split
+        wartok.best_row(rows, "rfid")
+    for i, name in enumerate(wartok.BASELINES):  # validation ranks the rows the other way round from the test split
+        for m in rows[name].per_seed:
+            m["val_rfid"] = 1.0 + i * (-1 if name != "tail_dropout" else 10)
+        rows[name].summary = evaluation.summarize_metrics([{k: v for k, v in m.items() if k != "seed"}
+                                                           for m in rows[name].per_seed])
+    assert wartok.best_row(rows, "rfid") == "control_small_k"
+    assert wartok.best_row(rows, "rfid", among=["baseline_1d", "tail_dropout"]) == "baseline_1d"
+    assert min(wartok.BASELINES[:2], key=lambda r: rows[r].mean("rfid")) == "tail_dropout"  # test split disagrees
+    assert wartok.censored([20, None, 40], 400) == ([20, 400, 40], 1)
     assert wartok.paper_pair(2) == (0.34, 0.93) and wartok.paper_pair(1) == (11.30, 22.76)
     assert wartok.paper_pair(3, wartok.PAPER_T1) == (0.42, 0.78)
     assert wartok.fastest_fm_row({"fm_decoder": [None, None], "fm_tail": [30, 60], "fm_tail_tied": [40]}) == "fm_tail_tied"
     assert wartok.fastest_fm_row({"fm_decoder": [None], "fm_tail": [None], "fm_tail_tied": [None]}) == "fm_decoder"
-    rec = {"wartok": {"matched_rfid": {"gfid": 3.0, "gfid_lo": 2.0, "gfid_hi": 4.0}}}
-    assert wartok.matched_quantity(rec, "wartok", "gfid") == {"value": 3.0, "lo": 2.0, "hi": 4.0}
+    rec = {"wartok": {"matched_rfid": {"gfid": 3.0, "gfid_lo": 2.0, "gfid_hi": 4.0}},
+           "many": {"matched_rfid": {"gfid": 3.0, "per_seed": [{"gfid": 3.0}, {"gfid": 5.0}]}},
+           "bare": {"matched_rfid": {"gloss": 1.5}}}
+    assert wartok.matched_values(rec, "wartok", "gfid") == {"value": 3.0, "lo": 2.0, "hi": 4.0}
+    assert wartok.matched_values(rec, "many", "gfid") == [3.0, 5.0]  # several seeds: the per-seed values
+    assert wartok.matched_values(rec, "bare", "gloss") == {"value": 1.5}
     spread = wartok.gfd_minus_rfd(rows)
     diffs = [rows[r].mean("gfid") - rows[r].mean("rfid") for r in rows]
     assert spread["mean"] == pytest.approx(np.mean(diffs)) and spread["std"] == pytest.approx(np.std(diffs))
@@ -201,10 +225,14 @@ def test_figures_draw_every_row(sweep):
     rows = {name: make_row(name, seed_numbers(rng, 4, 15, 2)) for name in names}
     search = {"w0.1_T0.03": make_row("wartok", seed_numbers(rng, 4, 15, 1))}
     fig, axes = plt.subplots(1, 2)
-    wartok.plot_frontier(axes, sweep, search, rows, (0.0, 5.0), names, (0.1, 0.03), "FD-clf")
-    labels = axes[0].get_legend_handles_labels()[1]
-    assert "codebook sweep, no WGF" in labels and "wAR-Tok (chosen: w 0.1, T 0.03)" in labels
-    assert names["fm_tail_tied"] in labels
+    wartok.plot_frontier(axes, sweep, search, rows, (0.0, 5.0), names, (0.1, 0.03), "FD-clf",
+                         no_restart={"wAR-Tok": rows["wartok"], "1D K=256": rows["baseline_1d"]})
+    legend = axes[1].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]  # one legend, every series once
+    assert "codebook sweep K (no WGF)" in labels and "wAR-Tok (chosen on validation: w 0.1, T 0.03)" in labels
+    assert names["fm_tail_tied"] in labels and "K = 1: the mean image (rate 0)" in labels
+    assert "wAR-Tok, no dead-code restart" in labels and len(labels) == len(set(labels))
+    assert axes[0].get_legend() is None
     plt.close(fig)
     curves = {"wartok": {"step": [1, 2], "gloss": [3.0, 2.0], "top1": [0.1, 0.2]},
               "control_small_k": {"step": [1, 2], "gloss": [3.0, 2.5], "top1": [0.1, 0.15]}}
@@ -220,3 +248,27 @@ def test_imagenet_commands_name_every_stage():
     assert len(cmds) == 3 and all(c.startswith("torchrun --standalone --nproc_per_node=8 -m") for c in cmds)
     assert all("runs/paper/imagenet/wartok" in c for c in cmds)
     assert wartok.imagenet_row(Path("/nonexistent/wartok"), "wartok", "wAR-Tok", 10) is None
+
+
+def test_trained_pool_leaves_out_rows_near_the_mean_image():
+    rng = np.random.default_rng(8)
+    rows = {"baseline_1d": make_row("b", seed_numbers(rng, 4, 16.2, 2)),   # val PSNR = psnr - 0.2
+            "tail_dropout": make_row("t", seed_numbers(rng, 4, 16.0, 2)),
+            "fm_decoder": make_row("f", seed_numbers(rng, 4, 11.4, 2))}
+    pool, record = wartok.trained_pool(rows, (0.0, 10.9))
+    assert pool == ["baseline_1d", "tail_dropout"] and record["fm_decoder"][2] is False
+    assert record["baseline_1d"][1] == 10.9 and record["baseline_1d"][0] == pytest.approx(16.0, abs=0.2)
+    pool, record = wartok.trained_pool(rows, (0.0, 20.0))  # nothing trained: the 1D baseline alone, said so
+    assert pool == ["baseline_1d"] and record["fallback"] == "baseline_1d"
+
+
+def test_paired_table_differences_over_shared_seeds():
+    on = make_row("a", [{"codes_used": 200.0}, {"codes_used": 220.0}, {"codes_used": 210.0}])
+    off = make_row("b", [{"codes_used": 20.0}, {"codes_used": 30.0}])  # two of the three seeds
+    table, record = wartok.paired_table({"x": (on, off)}, ("restart", "no restart"), columns=("codes_used",))
+    assert record["x"]["seeds"] == [0, 1] and record["x"]["restart"]["codes_used"] == [200.0, 220.0]
+    d = record["x"]["difference"]["codes_used"]
+    assert d["mean"] == pytest.approx(185.0) and d["paired"] and d["kind"] == "t paired"
+    assert table[0]["interval"] == "t paired, 2 seeds" and table[0]["codes_used (restart)"] == pytest.approx(210.0)
+    one, _ = wartok.paired_table({"y": (on, make_row("c", [{"codes_used": 5.0}]))}, ("a", "b"), columns=("codes_used",))
+    assert one[0]["codes_used: a - b"] == "195.000 (1 seed)" and one[0]["interval"] == "1 seed: none"

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from tvclab import configs, data, evaluation, frontier, metrics, train
+from tvclab import configs, data, evaluation, frontier, metrics, stats, train
 from tvclab.metrics import psnr
 from tvclab.report import interval_cell
 
@@ -44,6 +44,8 @@ PAPER_T1 = {"baseline_1d": ("50K", 4.89, 44.42, 1.07), "tail_dropout": ("90K", 4
 PAPER_T2 = {"baseline_1d": (2.05, 6.32, 7.89), "wartok": (2.35, 5.42, 7.07)}
 # the rows "lower than every baseline" is tested against: Table 1's baselines and the K/16 control the paper lacks
 BASELINES = ["baseline_1d", "tail_dropout", "fm_decoder", "fm_tail", "fm_tail_tied", "control_small_k"]
+TABLE1_BASELINES = BASELINES[:-1]  # W Table 1's own rows, the candidates for "the strongest baseline"
+TRAINED_MARGIN_DB = 2.0  # a baseline must beat the mean image's validation PSNR by this much to count as trained
 FM_ROWS = ["fm_decoder", "fm_tail", "fm_tail_tied"]  # the flow-matching decoders (FlowMo, FlexTok, SelfTok)
 ITERATION_SEEDS = ("wartok", "fm_tail_tied")  # the rows whose every seed the "fewer iterations" claim reads
 
@@ -65,16 +67,21 @@ def common_sets(dataset: str) -> list[str]:
 
 def sweep_codebooks(k0: int, smoke: bool) -> list[int]:
     """The codebook sizes of the frontier sweep below the preset ``k0`` (docs/protocol.md, "Rate, not only loss"):
-    K/32 ... K/4 (cpu: 8, 16, 32, 64 under 256), only K/16 at the smoke tier; never below 2."""
-    return sorted({max(2, k0 // f) for f in ((16,) if smoke else (32, 16, 8, 4))})
+    K/32 ... K/2 (cpu: 8, 16, 32, 64, 128 under 256; wAR-Tok's rate lies between K = 64 and 256), only K/16 at the
+    smoke tier; never below 2."""
+    return sorted({max(2, k0 // f) for f in ((16,) if smoke else (32, 16, 8, 4, 2))})
+
+
+WGF_WEIGHTS = (0.01, 0.03, 0.1, 0.3)  # the WGF-DPD curve at the cpu tier (W gives no weight)
 
 
 def search_grid(w0: float, t0: float, smoke: bool) -> dict[str, tuple[float, float]]:
-    """The WGF-DPD settings searched on the validation split, {"w<weight>_T<temperature>": (weight, temperature)}:
-    the preset (``w0``, ``t0``), 3x the weight at the preset temperature and (not at smoke) the other temperature at
-    the preset weight. W F.1 gives neither value ("a low temperature")."""
-    grid = [(w0, t0), (w0 * 3, t0)] if smoke else [(w0, t0), (w0 * 3, t0), (w0, 0.1 if t0 != 0.1 else 0.03)]
-    return {f"w{w:g}_T{t:g}": (w, t) for w, t in grid}
+    """The WGF-DPD curve drawn against the codebook frontier and searched on the validation split,
+    {"w<weight>_T<temperature>": (weight, temperature)}: the weights ``WGF_WEIGHTS`` (0.01 ... 0.3, a decade either
+    side of the preset 0.1) at the preset target temperature ``t0``; the preset and 3x its weight at the smoke tier.
+    W F.1 gives neither value ("a low temperature"); the temperature stays at the preset."""
+    weights = (w0, w0 * 3) if smoke else WGF_WEIGHTS
+    return {f"w{w:g}_T{t0:g}": (w, t0) for w in weights}
 
 
 class RowMetrics:
@@ -86,8 +93,10 @@ class RowMetrics:
     teacher-forcing top-1 (W Fig. 1), codes used and token entropy, and the validation PSNR and rate that the WGF
     search reads. The first 64 samples of each stage-1 run directory are kept in ``samples`` (Fig. 2)."""
 
-    def __init__(self, real_test: torch.Tensor, dataset: str, classifier=None, bootstrap: int = evaluation.BOOTSTRAP):
+    def __init__(self, real_test: torch.Tensor, dataset: str, classifier=None, bootstrap: int = evaluation.BOOTSTRAP,
+                 real_val: torch.Tensor | None = None):
         self.real_test, self.dataset, self.classifier, self.bootstrap = real_test, dataset, classifier, bootstrap
+        self.real_val = real_val  # with it, also val_rfid and val_gfid: what "the strongest baseline" is chosen by
         self.samples: dict[Path, torch.Tensor] = {}
 
     def __call__(self, r: evaluation.SeedRuns) -> dict:
@@ -96,11 +105,16 @@ class RowMetrics:
         t1, t2 = evaluation.test_metrics(r.stage1), evaluation.test_metrics(r.stage2)
         v1, v2 = evaluation.validation_rows(r.stage1)[-1], evaluation.validation_rows(r.stage2)[-1]
         n_tok = r.config.tokenizer.n_tokens
-        return {**fd, "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
-                "top1": t2["top1"], "codes_used": t1["codes_used"], "token_entropy": t1["token_entropy"],
-                "val_psnr": v1["psnr"], "val_rate": v2["gloss"] * n_tok,
-                "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
-                "n": rf["n"], "features": rf["features"]}
+        out = {**fd, "gloss": t2["gloss"], "rate": t2["gloss"] * n_tok,
+               "top1": t2["top1"], "codes_used": t1["codes_used"], "token_entropy": t1["token_entropy"],
+               "val_psnr": v1["psnr"], "val_rate": v2["gloss"] * n_tok, "val_gloss": v2["gloss"],
+               "seconds_per_step": train.artifacts.seconds_per_step(r.stage1),
+               "n": rf["n"], "features": rf["features"]}
+        if self.real_val is not None:  # after every test-split draw, so the test numbers are the same without it
+            out["val_rfid"] = evaluation.rfid(r.stage1, self.real_val, self.dataset, seed=r.seed,
+                                              classifier_config=self.classifier, bootstrap=0)["value"]
+            out["val_gfid"] = evaluation.frechet(self.real_val, imgs, self.dataset, self.classifier, 0)["value"]
+        return out
 
 
 # ------------------------------------------------------------------------------------ the WGF search (validation)
@@ -220,10 +234,13 @@ def frontier_gaps(sweep: Mapping[int, evaluation.Row], wartok: evaluation.Row,
 
 def plot_frontier(axes, sweep: Mapping[int, evaluation.Row], search: Mapping[str, evaluation.Row],
                   rows: Mapping[str, evaluation.Row], anchor: tuple[float, float], names: Mapping[str, str],
-                  chosen: tuple[float, float], metric: str) -> None:
-    """The two frontier panels: (a) PSNR and (b) rFD against the rate, the codebook sweep as a line with one-sd
-    bars over seeds (and, in (a), the K = 1 anchor), the search variants as crosses, wAR-Tok as a star and the
-    other baselines as markers."""
+                  chosen: tuple[float, float], metric: str,
+                  no_restart: Mapping[str, evaluation.Row] | None = None) -> None:
+    """The two frontier panels: (a) PSNR and (b) rFD against the rate, the codebook sweep as a grey line with
+    one-sd bars over seeds (and, in (a), the K = 1 anchor), the WGF-DPD weight curve as a red line (one-sd bars,
+    each point labelled by its weight), wAR-Tok as a star, the other baselines as markers and, where given, the
+    rows without the dead-code restart (``no_restart``: {"K=256" or a search key: row}) as hollow markers. One
+    legend, outside the panels; point labels sit on alternating sides so neighbours do not overlap."""
     ks = sorted(sweep)
     for ax, key, label in ((axes[0], "psnr", "PSNR (dB, test)"), (axes[1], "rfid", f"r{metric} (test)")):
         xs = [sweep[k].mean("rate") for k in ks]
@@ -233,85 +250,191 @@ def plot_frontier(axes, sweep: Mapping[int, evaluation.Row], search: Mapping[str
             ax.plot(*anchor, "o", mfc="white", color="0.35", label="K = 1: the mean image (rate 0)")
         xe = [sweep[k].summary["rate"]["std"] or 0 for k in ks]
         ye = [sweep[k].summary[key]["std"] or 0 for k in ks]
-        ax.errorbar(xs, ys, xerr=xe, yerr=ye, fmt="-o", color="0.35", capsize=3, label="codebook sweep, no WGF")
-        for k, x, y in zip(ks, xs, ys):
-            ax.annotate(f"K={k}", (x, y), textcoords="offset points", xytext=(5, -12), fontsize=8, color="0.35")
-        for name, r in search.items():
-            ax.plot(r.mean("rate"), r.mean(key), "x", color="tab:red", ms=8, mew=2)
-            ax.annotate(name, (r.mean("rate"), r.mean(key)), textcoords="offset points", xytext=(5, 4), fontsize=7,
+        ax.errorbar(xs, ys, xerr=xe, yerr=ye, fmt="-o", color="0.35", capsize=3,
+                    label="codebook sweep K (no WGF)")
+        for i, (k, x, y) in enumerate(zip(ks, xs, ys)):
+            ax.annotate(f"K={k}", (x, y), textcoords="offset points", xytext=(6, -13 if i % 2 else 6), fontsize=8,
+                        color="0.35")
+        order = sorted(search, key=lambda name: search[name].runs[0].config.wgf.weight)
+        wx = [search[n].mean("rate") for n in order]
+        wy = [search[n].mean(key) for n in order]
+        ax.errorbar(wx, wy, xerr=[search[n].summary["rate"]["std"] or 0 for n in order],
+                    yerr=[search[n].summary[key]["std"] or 0 for n in order], fmt="-x", color="tab:red", ms=7,
+                    mew=2, capsize=2, label="WGF-DPD weight curve (K = 256)")
+        for i, (n, x, y) in enumerate(zip(order, wx, wy)):
+            ax.annotate(f"w={search[n].runs[0].config.wgf.weight:g}", (x, y), textcoords="offset points",
+                        xytext=(-8, 8) if i % 2 else (6, -13), ha="right" if i % 2 else "left", fontsize=7,
                         color="tab:red")
         w = rows["wartok"]
         ax.errorbar(w.mean("rate"), w.mean(key), xerr=w.summary["rate"]["std"] or 0,
-                    yerr=w.summary[key]["std"] or 0, fmt="*", color="tab:red", ms=14, capsize=3,
-                    label=f"wAR-Tok (chosen: w {chosen[0]:g}, T {chosen[1]:g})")
+                    yerr=w.summary[key]["std"] or 0, fmt="*", color="tab:red", ms=15, capsize=3,
+                    label=f"wAR-Tok (chosen on validation: w {chosen[0]:g}, T {chosen[1]:g})")
         for row, marker in (("tail_dropout", "s"), ("fm_decoder", "^"), ("fm_tail", "v"), ("fm_tail_tied", "D")):
             r = rows[row]
             ax.plot(r.mean("rate"), r.mean(key), marker, ms=7, label=names[row])
+        for name, r in (no_restart or {}).items():
+            color = "tab:red" if "wAR" in name else "0.35"
+            ax.plot(r.mean("rate"), r.mean(key), "o", mfc="none", mec=color, ms=9, mew=1.5,
+                    label=f"{name}, no dead-code restart")
         ax.set_xlabel("prior rate: gLoss x tokens (nats / image, test)")
         ax.set_ylabel(label)
     axes[0].set_title("(a) distortion as PSNR: higher is better")
     axes[1].set_title(f"(b) distortion as r{metric}: lower is better")
-    axes[1].legend(fontsize=7, loc="upper right")
+    handles, labels_ = axes[1].get_legend_handles_labels()
+    h0, l0 = axes[0].get_legend_handles_labels()
+    extra = [(h, lab) for h, lab in zip(h0, l0) if lab not in labels_]
+    axes[1].legend(handles + [h for h, _ in extra], labels_ + [lab for _, lab in extra], fontsize=7,
+                   loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+# ------------------------------------------------------------------------- paired switches: restart, trained target
+
+PAIRED_COLUMNS = ("codes_used", "psnr", "rate", "gloss", "rfid", "pfd")
+
+
+def paired_table(pairs: Mapping[str, tuple[evaluation.Row, evaluation.Row]], what: tuple[str, str],
+                 columns: Sequence[str] = PAIRED_COLUMNS) -> tuple[list[dict], dict]:
+    """One switch flipped on the same seeds: {label: (row with it, row without)} -> (a table with each side's mean
+    and the paired difference "with - without" [t interval over the shared seeds] per column, results.json's
+    record). The seeds must match one for one (same config otherwise, so the same initialisation and batches: the
+    pairing is real); a pair with one seed is a description (no interval)."""
+    table, record = [], {}
+    for label, (a, b) in pairs.items():
+        shared = [s for s in a.seeds if s in b.seeds]
+        va = {c: [m[c] for m in a.per_seed if m["seed"] in shared] for c in columns}
+        vb = {c: [m[c] for m in b.per_seed if m["seed"] in shared] for c in columns}
+        diffs = {c: stats.difference(va[c], vb[c], paired=True) for c in columns}
+        line = {"row": label, "seeds": len(shared)}
+        for c in columns:
+            d = diffs[c]
+            line[f"{c} ({what[0]})"] = float(np.mean(va[c]))
+            line[f"{c} ({what[1]})"] = float(np.mean(vb[c]))
+            line[f"{c}: {what[0]} - {what[1]}"] = (f"{d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
+                                                   if d["lo"] is not None else f"{d['mean']:.3f} (1 seed)")
+        line["interval"] = f"t paired, {len(shared)} seeds" if len(shared) > 1 else "1 seed: none"
+        table.append(line)
+        record[label] = {"seeds": shared, what[0]: va, what[1]: vb, "difference": diffs}
+    return table, record
 
 
 # ------------------------------------------------------------------------------ Table 1: matched reconstruction
 
+def trained_pool(rows: Mapping[str, evaluation.Row], anchor_val: tuple[float, float],
+                 among: Sequence[str] = TABLE1_BASELINES, margin_db: float = TRAINED_MARGIN_DB) -> tuple[list, dict]:
+    """(the rows of ``among`` that are trained, {row: (validation PSNR, the mean image's, kept?)}): a baseline
+    counts as trained when its validation PSNR (seed mean) beats the constant mean image's (``constant_anchor``) by
+    at least ``margin_db`` dB. A row that barely beats what a one-code tokenizer decodes cannot stand for its
+    method, so it stays out of "the strongest baseline" and out of the matched target (it is still shown). When no
+    row passes (the smoke tier's few steps), the pool is the 1D baseline alone, the paper's reference row, and the
+    record says so under "fallback"."""
+    record = {r: (rows[r].mean("val_psnr"), anchor_val[1], rows[r].mean("val_psnr") >= anchor_val[1] + margin_db)
+              for r in among if r in rows}
+    pool = [r for r, (_, _, ok) in record.items() if ok]
+    if not pool:
+        print(f"no baseline beats the mean image by {margin_db:g} dB on validation: the pool falls back to the 1D "
+              "baseline alone")
+        return ["baseline_1d"], {**record, "fallback": "baseline_1d"}
+    return pool, record
+
+
 def iterations_needed(rows: Mapping[str, evaluation.Row], matched: dict, real_val: torch.Tensor, dataset: str,
                       classifier=None, seeded: Sequence[str] = ITERATION_SEEDS) -> dict[str, list[int | None]]:
     """The stage-1 iterations each row needs to come within the tolerance of the common validation target (W Table
-    1's "Iters"): the first seed's from ``matched`` (``evaluation.matched_snapshots``), and for the rows in
-    ``seeded`` every other seed's from its own snapshot curve (None: that seed never reaches it)."""
+    1's "Iters") on its smoothed curve: the first seed's from ``matched`` (``evaluation.matched_snapshots``), and for
+    the rows in ``seeded`` every other seed's from its own snapshot curve, smoothed alike (None: that seed never
+    reaches it)."""
     out = {}
     for row, r in rows.items():
         steps = [matched["steps"][row]]
         for run in (r.runs[1:] if row in seeded else []):
-            curve = evaluation.snapshot_curve(run.stage1, real_val, dataset, run.seed, classifier)
+            curve = evaluation.smooth_curve(
+                evaluation.snapshot_curve(run.stage1, real_val, dataset, run.seed, classifier), matched["smooth"])
             steps.append(evaluation.first_reaching(curve, matched["target"] * (1 + matched["tolerance"])))
         out[row] = steps
     return out
 
 
-def table1(rows: Mapping[str, evaluation.Row], matched: dict, iters: Mapping[str, list], real_test: torch.Tensor,
-           dataset: str, tier: str, names: Mapping[str, str], metric: str, classifier=None,
-           bootstrap: int = evaluation.BOOTSTRAP) -> tuple[list[dict], dict]:
-    """W Table 1 at this tier: each row's first seed at its matched snapshot. The same stage-2 AR is trained on that
-    snapshot's tokens (``stage2.tokenizer_step``), then rFD, gFD and pFD (intervals over samples: one seed), gLoss,
-    top-1, PSNR, codes used and token entropy on the test split. Returns (the table's rows, {row: the
-    "matched_rfid" record for results.json})."""
+def matched_record(r: evaluation.Row, run: evaluation.SeedRuns, step: int, real_test: torch.Tensor, dataset: str,
+                   tier: str, classifier=None, bootstrap: int = evaluation.BOOTSTRAP) -> dict:
+    """One seed of a row at its matched snapshot ``step``: the same stage-2 AR trained on that snapshot's tokens
+    (``stage2.tokenizer_step``), then rFD, gFD and pFD (with intervals over samples), gFD - rFD, gLoss, top-1,
+    PSNR, codes used and token entropy on the test split."""
     from tvclab.train.stage1 import marginal_stats
 
+    sets = evaluation.seed_sets(r.sets, run.seed) + (
+        [f"stage2.tokenizer_step={step}"] if step != run.config.optim.steps else [])
+    s2m = train.run("stage2", r.name, tier, sets, resume=True)
+    recon = evaluation.reconstructions(run.stage1, real_test, seed=run.seed, step=step)
+    rf = evaluation.rfid(run.stage1, real_test, dataset, step=step, seed=run.seed, classifier_config=classifier,
+                         bootstrap=bootstrap, recon=recon)
+    gf, imgs = evaluation.gfid(s2m, real_test, dataset, seed=run.seed, classifier_config=classifier,
+                               bootstrap=bootstrap)
+    prior = evaluation.prior_columns(imgs, recon, rf["value"], gf["value"], dataset, classifier, bootstrap)
+    t2 = evaluation.test_metrics(s2m)
+    codes = marginal_stats(train.encode_dataset(run.stage1, "test", step=step)["tokens"],
+                           run.config.quantizer.codebook_size)
+    return {"seed": run.seed, "iters": step, "rfid": rf["value"], "rfid_lo": rf["lo"], "rfid_hi": rf["hi"],
+            "psnr": rf["psnr"], "gfid": gf["value"], "gfid_lo": gf["lo"], "gfid_hi": gf["hi"], **prior,
+            "gloss": t2["gloss"], "top1": t2["top1"], "codes_used": codes["codes_used"],
+            "token_entropy": codes["token_entropy"]}
+
+
+def _cell(values: Sequence[float], one: dict | None = None, key: str = "") -> str:
+    """A Table 1 cell: mean [t interval] over seeds, or one seed's value with its interval over samples."""
+    if len(values) > 1:
+        return interval_cell(stats.summarize(list(values)))
+    if one is not None and one.get(f"{key}_lo") is not None:
+        return f"{one[key]:.3f} [{one[f'{key}_lo']:.3f}, {one[f'{key}_hi']:.3f}] (1 seed)"
+    return f"{values[0]:.3f} (1 seed)"
+
+
+def table1(rows: Mapping[str, evaluation.Row], matched: dict, iters: Mapping[str, list], real_test: torch.Tensor,
+           dataset: str, tier: str, names: Mapping[str, str], metric: str, classifier=None,
+           bootstrap: int = evaluation.BOOTSTRAP, seeded: Sequence[str] = ()) -> tuple[list[dict], dict]:
+    """W Table 1 at this tier: each row at its matched snapshot (``matched_record``), every seed for the rows in
+    ``seeded`` (the headline pair: their seeds' own matched snapshots from ``iters``), the first seed otherwise; a
+    row that never reaches the target is listed without numbers. Returns (the table's rows, {row: the
+    "matched_rfid" record for results.json, with "per_seed" and the seed means})."""
     table, record = [], {}
     for row, r in rows.items():
-        run, step = r.runs[0], matched["steps"][row]
-        sets = evaluation.seed_sets(r.sets, run.seed) + (
-            [f"stage2.tokenizer_step={step}"] if step != run.config.optim.steps else [])
-        s2m = train.run("stage2", r.name, tier, sets, resume=True)
-        recon = evaluation.reconstructions(run.stage1, real_test, seed=run.seed, step=step)
-        rf = evaluation.rfid(run.stage1, real_test, dataset, step=step, seed=run.seed, classifier_config=classifier,
-                             bootstrap=bootstrap, recon=recon)
-        gf, imgs = evaluation.gfid(s2m, real_test, dataset, seed=run.seed, classifier_config=classifier,
-                                   bootstrap=bootstrap)
-        prior = evaluation.prior_columns(imgs, recon, rf["value"], gf["value"], dataset, classifier, bootstrap)
-        t2 = evaluation.test_metrics(s2m)
-        codes = marginal_stats(train.encode_dataset(run.stage1, "test", step=step)["tokens"],
-                               run.config.quantizer.codebook_size)
-        record[row] = {"iters": step, "iters_per_seed": iters[row], "val_rfid": matched["value"][row],
-                       "ratio_to_target": matched["ratio"][row], "rfid": rf["value"], "rfid_lo": rf["lo"],
-                       "rfid_hi": rf["hi"], "psnr": rf["psnr"], "gfid": gf["value"], "gfid_lo": gf["lo"],
-                       "gfid_hi": gf["hi"], **prior, "gloss": t2["gloss"], "top1": t2["top1"],
-                       "codes_used": codes["codes_used"], "token_entropy": codes["token_entropy"]}
         p = PAPER_T1.get(row, (None,) * 4)
-        table.append({"method": names[row], "iters": step, "iters (all seeds)": ", ".join(map(str, iters[row])),
-                      f"val r{metric} / target": matched["ratio"][row],
-                      f"test r{metric}": f"{rf['value']:.3f} [{rf['lo']:.3f}, {rf['hi']:.3f}]",
-                      f"test g{metric}": f"{gf['value']:.3f} [{gf['lo']:.3f}, {gf['hi']:.3f}]",
-                      "test pFD-clf": f"{prior['pfd']:.3f} [{prior['pfd_lo']:.3f}, {prior['pfd_hi']:.3f}]",
-                      f"g{metric} - r{metric}": prior["gap"], "interval": "1 seed: bootstrap over samples",
-                      "gLoss": t2["gloss"],
-                      "top-1": t2["top1"], "PSNR": rf["psnr"], "codes used": codes["codes_used"],
-                      "token entropy": codes["token_entropy"], "paper iters": p[0], "paper rFID": p[1],
-                      "paper gFID": p[2], "paper gLoss": p[3]})
+        head = {"method": names[row], "iters (all seeds)": ", ".join(map(str, iters[row])),
+                f"val r{metric} / target": matched["ratio"][row], "paper iters": p[0], "paper rFID": p[1],
+                "paper gFID": p[2], "paper gLoss": p[3]}
+        if matched["steps"][row] is None:
+            record[row] = {"iters": None, "iters_per_seed": iters[row], "reached": False}
+            table.append({**head, "seeds": 0, "interval": "target not reached within the run"})
+            continue
+        runs = [(run, s) for run, s in zip(r.runs, iters[row]) if s is not None] if row in seeded else \
+            [(r.runs[0], matched["steps"][row])]
+        per_seed = [matched_record(r, run, step, real_test, dataset, tier, classifier, bootstrap)
+                    for run, step in runs]
+        keys = ("rfid", "gfid", "pfd", "gap", "gloss", "top1", "psnr", "codes_used", "token_entropy")
+        col = {k: [m[k] for m in per_seed] for k in keys}
+        record[row] = {**per_seed[0], "iters_per_seed": iters[row], "val_rfid": matched["value"][row],
+                       "val_rfid_raw": matched["raw"][row], "ratio_to_target": matched["ratio"][row],
+                       "reached": True, "per_seed": per_seed, "seeds": [m["seed"] for m in per_seed],
+                       "mean": {k: float(np.mean(v)) for k, v in col.items()}}
+        one = per_seed[0] if len(per_seed) == 1 else None
+        table.append({**head, "seeds": len(per_seed), "iters": ", ".join(str(m["iters"]) for m in per_seed),
+                      f"test r{metric}": _cell(col["rfid"], one, "rfid"), f"test g{metric}": _cell(col["gfid"], one, "gfid"),
+                      "test pFD-clf": _cell(col["pfd"], one, "pfd"), f"g{metric} - r{metric}": _cell(col["gap"]),
+                      "interval": (f"t, {len(per_seed)} seeds" if len(per_seed) > 1
+                                   else "1 seed: bootstrap over samples"),
+                      "gLoss": _cell(col["gloss"]), "top-1": _cell(col["top1"]), "PSNR": _cell(col["psnr"]),
+                      "codes used": _cell(col["codes_used"]), "token entropy": _cell(col["token_entropy"])})
     return table, record
+
+
+def matched_values(record: Mapping[str, dict], row: str, metric: str):
+    """What the claims helper reads at the matched snapshot: the per-seed values of a row with several seeds there,
+    else its one Fréchet number with the interval over samples (or the bare number: no interval)."""
+    m = record[row]["matched_rfid"]
+    if len(m.get("per_seed", [])) > 1:
+        return [s[metric] for s in m["per_seed"]]
+    if m.get(f"{metric}_lo") is not None:
+        return {"value": m[metric], "lo": m[f"{metric}_lo"], "hi": m[f"{metric}_hi"]}
+    return {"value": m[metric]}
 
 
 # ---------------------------------------------------------------------------------------- Fig. 1: AR dynamics
@@ -343,9 +466,15 @@ def plot_ar_dynamics(axes, curves: Mapping[str, dict], names: Mapping[str, str],
 # ---------------------------------------------------------------------------------------------------- claims
 
 def best_row(rows: Mapping[str, evaluation.Row], metric: str, among: Sequence[str] = BASELINES) -> str:
-    """The row of ``among`` with the lowest seed mean of ``metric``: what "lower than every baseline" is tested
-    against."""
-    return min(among, key=lambda m: rows[m].mean(metric))
+    """The row of ``among`` with the lowest seed mean of ``metric`` **on the validation split** (``val_<metric>``,
+    which ``RowMetrics`` records when given validation images): what "lower than every baseline" is tested against.
+    The test split is only reported, never chosen on."""
+    key = f"val_{metric}"
+    missing = [m for m in among if key not in rows[m].summary]
+    if missing:
+        raise ValueError(f"best_row: no validation {metric!r} ({key}) in rows {missing}; build RowMetrics with "
+                         "real_val so the strongest baseline is chosen on validation")
+    return min(among, key=lambda m: rows[m].mean(key))
 
 
 def paper_pair(column: int, table: Mapping[str, tuple] = PAPER_T3) -> tuple[float, float]:
@@ -354,15 +483,15 @@ def paper_pair(column: int, table: Mapping[str, tuple] = PAPER_T3) -> tuple[floa
     return table["wartok"][column], min(v[column] for k, v in table.items() if k != "wartok")
 
 
-def matched_quantity(record: Mapping[str, dict], row: str, metric: str) -> dict:
-    """One seed's matched-snapshot Fréchet number with its interval over samples (``record``: results["rows"])."""
-    m = record[row]["matched_rfid"]
-    return {"value": m[metric], "lo": m[f"{metric}_lo"], "hi": m[f"{metric}_hi"]}
-
-
 def reached(steps: Sequence[int | None]) -> list[int]:
     """The iterations of the seeds that reached the target (None: never)."""
     return [s for s in steps if s is not None]
+
+
+def censored(steps: Sequence[int | None], budget: int) -> tuple[list[int], int]:
+    """(every seed's iterations, a seed that never reached the target counted at the run's ``budget``; how many
+    were so counted): for a row that never gets there within the run, the budget is a lower bound on what it needs."""
+    return [budget if s is None else s for s in steps], sum(s is None for s in steps)
 
 
 def fastest_fm_row(iters: Mapping[str, Sequence[int | None]], among: Sequence[str] = FM_ROWS) -> str:
